@@ -17,6 +17,9 @@
 #include <jansson.h>
 
 
+#define NGX_MIKROBILL_VERSION  "0.1.0"
+
+
 typedef struct ngx_mikrobill_pg_pool_s  ngx_mikrobill_pg_pool_t;
 typedef struct ngx_mikrobill_redis_s    ngx_mikrobill_redis_t;
 

@@ -59,4 +59,56 @@ void ngx_mikrobill_users_update(ngx_mikrobill_ctx_t *ctx);
 void ngx_mikrobill_users_delete(ngx_mikrobill_ctx_t *ctx);
 
 
+/*
+ * Shared by the accounts files only (session, auth, throttle, users).
+ */
+
+/* a token: 32 random bytes, base64url without padding */
+#define NGX_MIKROBILL_TOKEN_LEN       43
+/* SHA-256 as lowercase hex */
+#define NGX_MIKROBILL_SHA256_HEX_LEN  64
+
+/*
+ * The columns of a user as the API shows it (never password_hash), for a
+ * users row aliased "u"; ngx_mikrobill_user_json() reads them from col on.
+ */
+#define NGX_MIKROBILL_USER_COLUMNS                                            \
+    "u.id, u.username, u.full_name, u.role, u.active, u.outlet_id, "          \
+    "to_char(u.created_at AT TIME ZONE 'UTC', "                               \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                                  \
+    "to_char(u.updated_at AT TIME ZONE 'UTC', "                               \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+#define NGX_MIKROBILL_USER_NCOLUMNS   8
+
+/* res is a PGresult; a new json object, NULL when out of memory */
+json_t *ngx_mikrobill_user_json(void *res, int row, int col);
+
+/* out receives 64 hex digits and a NUL */
+ngx_int_t ngx_mikrobill_sha256_hex(const u_char *data, size_t len,
+    u_char *out);
+
+/* NGX_OK when s looks like a token (length and base64url alphabet) */
+ngx_int_t ngx_mikrobill_token_valid(ngx_str_t *s);
+
+/*
+ * Failed-login throttling.  Keys: the username lowercased, and the client
+ * address.  Each handler is called exactly once, never before returning.
+ *
+ * check: rc NGX_OK (go on), NGX_BUSY (locked for retry_after seconds),
+ * NGX_ERROR (database unavailable).
+ * fail: records a failure and calls back after the slow-down delay with
+ * NGX_OK or NGX_ERROR.
+ * clear: forgets the username's failures; NGX_OK or NGX_ERROR.
+ */
+typedef void (*ngx_mikrobill_throttle_pt)(ngx_mikrobill_ctx_t *ctx,
+    ngx_int_t rc, time_t retry_after);
+
+void ngx_mikrobill_throttle_check(ngx_mikrobill_ctx_t *ctx,
+    const char *user_key, ngx_mikrobill_throttle_pt handler);
+void ngx_mikrobill_throttle_fail(ngx_mikrobill_ctx_t *ctx,
+    const char *user_key, ngx_mikrobill_throttle_pt handler);
+void ngx_mikrobill_throttle_clear(ngx_mikrobill_ctx_t *ctx,
+    const char *user_key, ngx_mikrobill_throttle_pt handler);
+
+
 #endif /* _NGX_MIKROBILL_AUTH_H_INCLUDED_ */

@@ -33,5 +33,8 @@ void ngx_mikrobill_health(ngx_mikrobill_ctx_t *ctx);
 /* content handler of locations with "mikrobill_api on" */
 ngx_int_t ngx_mikrobill_api_handler(ngx_http_request_t *r);
 
+/* content handler of "mikrobill_error_page" locations, error_page targets */
+ngx_int_t ngx_mikrobill_error_page_handler(ngx_http_request_t *r);
+
 
 #endif /* _NGX_MIKROBILL_ROUTER_H_INCLUDED_ */
