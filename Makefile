@@ -24,11 +24,13 @@ NGX_SRC    := /usr/share/nginx/src
 NGX_BUILD  := $(BUILD)/nginx
 MODULE_SO  := $(BUILD)/ngx_mikrobill_module.so
 WORKER     := $(BUILD)/mikrobill-worker
+SIM        := $(BUILD)/mikrobill-ros-sim
+FUZZER     := $(BUILD)/fuzz/ros_reply_fuzzer
 
 CC         ?= cc
 CFLAGS_W   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
               -I$(TOP)/ngx_mikrobill -I/usr/include/postgresql $(SAN_FLAGS)
-LDLIBS_W   := -luv -lhiredis -lpq -lcrypto -ljansson $(SAN_FLAGS)
+LDLIBS_W   := -luv -lhiredis -lpq -lssl -lcrypto -ljansson $(SAN_FLAGS)
 
 MODULE_SRCS := $(wildcard $(TOP)/ngx_mikrobill/*.c $(TOP)/ngx_mikrobill/*.h)
 WORKER_SRCS := $(filter-out $(TOP)/worker/test_%.c, \
@@ -37,12 +39,17 @@ WORKER_SRCS := $(filter-out $(TOP)/worker/test_%.c, \
 WORKER_HDRS := $(wildcard $(TOP)/worker/*.h) \
                $(TOP)/ngx_mikrobill/ngx_mikrobill_password.h
 
+# the RouterOS simulator: its own sources plus the worker's codec and log
+SIM_SRCS   := $(wildcard $(TOP)/worker/sim/*.c) \
+              $(TOP)/worker/mb_ros_codec.c $(TOP)/worker/mb_log.c
+SIM_HDRS   := $(wildcard $(TOP)/worker/sim/*.h) $(WORKER_HDRS)
+
 UNIT_SRCS  := $(wildcard $(TOP)/t/unit/*_test.c)
 UNIT_BINS  := $(patsubst $(TOP)/t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
-export SAN BUILD MODULE_SO WORKER PORT TOP
+export SAN BUILD MODULE_SO WORKER SIM PORT TOP
 
-.PHONY: all build deps module worker unit test run stop bench clean
+.PHONY: all build deps module worker sim unit fuzz test run stop bench clean
 
 all: build
 
@@ -53,6 +60,7 @@ deps:
 
 module: $(MODULE_SO)
 worker: $(WORKER)
+sim: $(SIM)
 unit: $(UNIT_BINS)
 
 # nginx-dev ships the configured source of the installed nginx; configure a
@@ -74,6 +82,23 @@ $(MODULE_SO): $(NGX_BUILD)/objs/Makefile $(MODULE_SRCS)
 $(WORKER): $(WORKER_SRCS) $(WORKER_HDRS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_W) -o $@ $(WORKER_SRCS) $(LDLIBS_W)
+
+$(SIM): $(SIM_SRCS) $(SIM_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_W) -I$(TOP)/worker -o $@ $(SIM_SRCS) $(LDLIBS_W)
+
+# libFuzzer target for the RouterOS reply parser (clang); t/fuzz.t runs it
+# for a few seconds on the seed corpus in t/fuzz/corpus.
+$(FUZZER): $(TOP)/t/fuzz/ros_reply_fuzzer.c $(TOP)/worker/mb_ros_codec.c \
+           $(TOP)/worker/mb_ros_codec.h
+	@mkdir -p $(BUILD)/fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I$(TOP)/worker \
+	    -fsanitize=fuzzer,address,undefined -o $@ $< \
+	    $(TOP)/worker/mb_ros_codec.c
+
+fuzz: $(FUZZER)
+	$(FUZZER) -max_total_time=$${FUZZ_SECONDS:-60} \
+	    $(TOP)/t/fuzz/corpus
 
 # C unit tests print TAP; t/unit.t runs each one inside the prove run.
 $(BUILD)/unit/%: $(TOP)/t/unit/%.c $(WORKER_SRCS) $(WORKER_HDRS)
