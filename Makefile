@@ -77,7 +77,8 @@ $(NGX_BUILD)/objs/Makefile: $(TOP)/config
 
 $(MODULE_SO): $(NGX_BUILD)/objs/Makefile $(MODULE_SRCS)
 	$(MAKE) -s -C $(NGX_BUILD) -f objs/Makefile modules
-	cp $(NGX_BUILD)/objs/ngx_mikrobill_module.so $@
+	@# a new file, then rename: a running nginx keeps its mapped copy
+	cp $(NGX_BUILD)/objs/ngx_mikrobill_module.so $@.tmp && mv -f $@.tmp $@
 
 $(WORKER): $(WORKER_SRCS) $(WORKER_HDRS)
 	@mkdir -p $(BUILD)

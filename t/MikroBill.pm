@@ -360,8 +360,9 @@ EOH
             mikrobill_api;
             client_max_body_size 64k;
         }
-        error_page 400 404 405 408 413 414 500 502 503 504 @mikrobill_error;
-        location @mikrobill_error {
+        error_page 400 404 405 408 413 414 494 500 502 503 504 /_mikrobill_error;
+        location = /_mikrobill_error {
+            internal;
             mikrobill_error_page;
         }
 EOC
