@@ -118,13 +118,13 @@ ngx_mikrobill_health_done(ngx_mikrobill_health_t *h)
     }
 
     if (!h->db_up && !h->redis_up) {
-        message = "PostgreSQL and Redis are unavailable";
+        message = "PostgreSQL dan Redis tidak tersedia";
 
     } else if (!h->db_up) {
-        message = "PostgreSQL is unavailable";
+        message = "PostgreSQL tidak tersedia";
 
     } else {
-        message = "Redis is unavailable";
+        message = "Redis tidak tersedia";
     }
 
     json = json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:s}",

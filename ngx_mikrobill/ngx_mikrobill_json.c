@@ -24,25 +24,25 @@ static void ngx_mikrobill_json_cleanup(void *data);
 
 
 static const ngx_mikrobill_status_t  ngx_mikrobill_statuses[] = {
-    { 400, "bad_request", "Bad request" },
-    { 401, "unauthorized", "Authentication required" },
-    { 403, "forbidden", "Forbidden" },
-    { 404, "not_found", "Not found" },
-    { 405, "method_not_allowed", "Method not allowed" },
-    { 408, "request_timeout", "Request timed out" },
-    { 409, "conflict", "Conflict" },
-    { 411, "length_required", "Length required" },
-    { 413, "payload_too_large", "Request body too large" },
-    { 414, "uri_too_long", "Request URI too long" },
-    { 415, "unsupported_media_type", "Unsupported media type" },
-    { 422, "unprocessable", "Unprocessable entity" },
-    { 429, "too_many_requests", "Too many requests" },
-    { 494, "request_header_too_large", "Request header too large" },
-    { 500, "internal_error", "Internal server error" },
-    { 501, "not_implemented", "Not implemented" },
-    { 502, "bad_gateway", "Bad gateway" },
-    { 503, "service_unavailable", "Service unavailable" },
-    { 504, "gateway_timeout", "Gateway timeout" },
+    { 400, "bad_request", "Permintaan tidak valid" },
+    { 401, "unauthorized", "Silakan login terlebih dahulu" },
+    { 403, "forbidden", "Akses ditolak" },
+    { 404, "not_found", "Tidak ditemukan" },
+    { 405, "method_not_allowed", "Metode tidak diizinkan" },
+    { 408, "request_timeout", "Waktu permintaan habis" },
+    { 409, "conflict", "Terjadi konflik data" },
+    { 411, "length_required", "Content-Length diperlukan" },
+    { 413, "payload_too_large", "Isi permintaan terlalu besar" },
+    { 414, "uri_too_long", "URI permintaan terlalu panjang" },
+    { 415, "unsupported_media_type", "Tipe konten tidak didukung" },
+    { 422, "unprocessable", "Data tidak dapat diproses" },
+    { 429, "too_many_requests", "Terlalu banyak permintaan, coba lagi nanti" },
+    { 494, "request_header_too_large", "Header permintaan terlalu besar" },
+    { 500, "internal_error", "Terjadi kesalahan pada server" },
+    { 501, "not_implemented", "Belum didukung" },
+    { 502, "bad_gateway", "Gateway bermasalah" },
+    { 503, "service_unavailable", "Layanan sedang tidak tersedia" },
+    { 504, "gateway_timeout", "Gateway tidak menjawab" },
     { 0, NULL, NULL }
 };
 
@@ -236,7 +236,7 @@ ngx_mikrobill_json_parse_body(ngx_http_request_t *r, const char **message)
     *message = NULL;
 
     if (ngx_mikrobill_body_bytes(r, &body) != NGX_OK) {
-        *message = "Cannot read the request body";
+        *message = "Isi permintaan tidak dapat dibaca";
         return NULL;
     }
 
@@ -249,13 +249,13 @@ ngx_mikrobill_json_parse_body(ngx_http_request_t *r, const char **message)
                       JSON_REJECT_DUPLICATES, &err);
 
     if (json == NULL) {
-        *message = "The request body is not valid JSON";
+        *message = "Isi permintaan bukan JSON yang valid";
         return NULL;
     }
 
     if (!json_is_object(json)) {
         json_decref(json);
-        *message = "The request body must be a JSON object";
+        *message = "Isi permintaan harus berupa objek JSON";
         return NULL;
     }
 

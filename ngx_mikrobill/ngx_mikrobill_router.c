@@ -305,7 +305,7 @@ ngx_mikrobill_router_auth_done(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc)
 
     if (rc == NGX_ERROR) {
         ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
-                                    "The database is unavailable");
+                                    "Database sedang tidak tersedia");
         return;
     }
 
@@ -316,7 +316,7 @@ ngx_mikrobill_router_auth_done(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc)
 
     if (!(ctx->user.role & rctx->route->roles)) {
         ngx_mikrobill_respond_error(r, NGX_HTTP_FORBIDDEN, NULL,
-                                    "Your role may not do this");
+                                    "Peran Anda tidak diizinkan melakukan ini");
         return;
     }
 
@@ -324,7 +324,7 @@ ngx_mikrobill_router_auth_done(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc)
         && ngx_mikrobill_auth_check_csrf(ctx) != NGX_OK)
     {
         ngx_mikrobill_respond_error(r, NGX_HTTP_FORBIDDEN, "csrf_failed",
-                                    "Missing or invalid CSRF token");
+                                    "Token CSRF tidak ada atau tidak valid");
         return;
     }
 

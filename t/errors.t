@@ -18,7 +18,7 @@ GET /api/nope
 Content-Type: application/json; charset=utf-8
 Cache-Control: no-store
 --- response_body chomp
-{"error":"not_found","message":"Not found"}
+{"error":"not_found","message":"Tidak ditemukan"}
 
 
 
@@ -40,7 +40,7 @@ DELETE /api/me
 Allow: GET, HEAD
 Content-Type: application/json; charset=utf-8
 --- response_body chomp
-{"error":"method_not_allowed","message":"Method not allowed"}
+{"error":"method_not_allowed","message":"Metode tidak diizinkan"}
 
 
 
@@ -90,7 +90,7 @@ Content-Type: application/json
 --- response_headers
 Content-Type: application/json; charset=utf-8
 --- response_body chomp
-{"error":"payload_too_large","message":"Request body too large"}
+{"error":"payload_too_large","message":"Isi permintaan terlalu besar"}
 
 
 
@@ -102,7 +102,7 @@ POST /api/auth/login
 Content-Type: application/json
 --- error_code: 400
 --- response_body chomp
-{"error":"bad_request","message":"The request body is not valid JSON"}
+{"error":"bad_request","message":"Isi permintaan bukan JSON yang valid"}
 
 
 
@@ -114,7 +114,7 @@ POST /api/auth/login
 Content-Type: application/json
 --- error_code: 400
 --- response_body chomp
-{"error":"bad_request","message":"The request body must be a JSON object"}
+{"error":"bad_request","message":"Isi permintaan harus berupa objek JSON"}
 
 
 
@@ -135,7 +135,7 @@ Content-Type: application/json
 Content-Type: application/json
 --- error_code: 400
 --- response_body chomp
-{"error":"bad_request","message":"The request body must be a JSON object"}
+{"error":"bad_request","message":"Isi permintaan harus berupa objek JSON"}
 --- error_log
 a client request body is buffered to a temporary file
 
@@ -146,7 +146,7 @@ a client request body is buffered to a temporary file
 "GET /api/health HTTP/1.1\r\nHost: localhost\r\nBad Header\r\nConnection: close\r\n\r\n"
 --- error_code: 400
 --- response_body chomp
-{"error":"bad_request","message":"Bad request"}
+{"error":"bad_request","message":"Permintaan tidak valid"}
 
 
 
@@ -155,7 +155,7 @@ a client request body is buffered to a temporary file
 "POST /api/auth/login HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n"
 --- error_code: 400
 --- response_body chomp
-{"error":"bad_request","message":"Bad request"}
+{"error":"bad_request","message":"Permintaan tidak valid"}
 
 
 
@@ -175,7 +175,7 @@ Allow: GET, HEAD
 GET /api/users
 --- error_code: 401
 --- response_body chomp
-{"error":"unauthorized","message":"Authentication required"}
+{"error":"unauthorized","message":"Silakan login terlebih dahulu"}
 
 
 
@@ -195,7 +195,7 @@ GET /api/users
 GET /missing
 --- error_code: 404
 --- response_body chomp
-{"error":"not_found","message":"Not found"}
+{"error":"not_found","message":"Tidak ditemukan"}
 
 
 
@@ -213,7 +213,7 @@ GET /missing
 "GET /api/" . ("a" x 10000) . " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
 --- error_code: 414
 --- response_body chomp
-{"error":"uri_too_long","message":"Request URI too long"}
+{"error":"uri_too_long","message":"URI permintaan terlalu panjang"}
 
 
 
@@ -231,7 +231,7 @@ GET /missing
 "GARBAGE\r\n\r\n"
 --- error_code: 400
 --- response_body chomp
-{"error":"bad_request","message":"Bad request"}
+{"error":"bad_request","message":"Permintaan tidak valid"}
 
 
 
@@ -249,4 +249,4 @@ GET /missing
 GET /_mikrobill_error
 --- error_code: 404
 --- response_body chomp
-{"error":"not_found","message":"Not found"}
+{"error":"not_found","message":"Tidak ditemukan"}

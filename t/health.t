@@ -49,7 +49,7 @@ is_up(health(), 'before any outage');
 # ------------------------------------------------------------------ Redis
 
 mb_redis_stop();
-is_down(health(), 'up', 'down', 'Redis is unavailable', 'Redis stopped');
+is_down(health(), 'up', 'down', 'Redis tidak tersedia', 'Redis stopped');
 {
     my $t0 = time;
     my $res = health();
@@ -65,9 +65,9 @@ is_up(health_until(200, 6), 'Redis back (reconnect with backoff)');
 for (1 .. 3) { health() }
 
 mb_pg_stop();
-is_down(health(), 'down', 'up', 'PostgreSQL is unavailable',
+is_down(health(), 'down', 'up', 'PostgreSQL tidak tersedia',
         'PostgreSQL stopped');
-is_down(health(), 'down', 'up', 'PostgreSQL is unavailable',
+is_down(health(), 'down', 'up', 'PostgreSQL tidak tersedia',
         'PostgreSQL still stopped');
 
 mb_pg_start();
@@ -86,7 +86,7 @@ mb_pg_start();
 # both down, then both back
 mb_redis_stop();
 mb_pg_stop();
-is_down(health(), 'down', 'down', 'PostgreSQL and Redis are unavailable',
+is_down(health(), 'down', 'down', 'PostgreSQL dan Redis tidak tersedia',
         'both stopped');
 mb_pg_start();
 mb_redis_start();
@@ -133,7 +133,7 @@ Content-Type: application/json; charset=utf-8
 GET /api/health
 --- error_code: 503
 --- response_body_like chomp
-^\{"status":"error","db":"up","redis":"down",.*"error":"service_unavailable","message":"Redis is unavailable"\}$
+^\{"status":"error","db":"up","redis":"down",.*"error":"service_unavailable","message":"Redis tidak tersedia"\}$
 
 
 
@@ -145,7 +145,7 @@ GET /api/health
 GET /api/health
 --- error_code: 503
 --- response_body_like chomp
-^\{"status":"error","db":"down","redis":"up",.*"error":"service_unavailable","message":"PostgreSQL is unavailable"\}$
+^\{"status":"error","db":"down","redis":"up",.*"error":"service_unavailable","message":"PostgreSQL tidak tersedia"\}$
 
 
 
@@ -157,7 +157,7 @@ GET /api/health
 GET /api/health
 --- error_code: 503
 --- response_body_like chomp
-"db":"down","redis":"down",.*"message":"PostgreSQL and Redis are unavailable"
+"db":"down","redis":"down",.*"message":"PostgreSQL dan Redis tidak tersedia"
 
 
 
