@@ -59,12 +59,16 @@ int mb_ros_len_decode(const unsigned char *p, size_t avail, uint32_t *len,
 
 void mb_ros_buf_init(mb_ros_buf_t *b);
 void mb_ros_buf_free(mb_ros_buf_t *b);
+/* empty it, keeping the memory */
+void mb_ros_buf_reset(mb_ros_buf_t *b);
 /* append one word / "=name=value" / ".tag=x" / the terminating empty word;
  * 0 on success, -1 out of memory */
 int mb_ros_buf_word(mb_ros_buf_t *b, const char *data, size_t len);
 int mb_ros_buf_attr(mb_ros_buf_t *b, const char *prefix, const char *name,
     const char *value);
 int mb_ros_buf_end(mb_ros_buf_t *b);
+/* raw bytes, already encoded words */
+int mb_ros_buf_append(mb_ros_buf_t *b, const void *data, size_t len);
 
 
 /*
@@ -72,6 +76,10 @@ int mb_ros_buf_end(mb_ros_buf_t *b);
  * passed to the callback (valid during the call only).  The callback
  * returns 0 to go on, non-zero to stop (feed returns that value).
  * feed returns 0, the callback's non-zero, or MB_ROS_ERR_* below.
+ * After an error the byte stream is out of step: reset before reuse.
+ * A lone empty word (a sentence without words) is skipped.
+ * max_sentence 0 means MB_ROS_SENTENCE_MAX; it bounds the memory one
+ * sentence holds: each word costs its length + 1 + sizeof(mb_ros_word_t).
  */
 #define MB_ROS_ERR_CONTROL   -1   /* control byte >= 0xF8 */
 #define MB_ROS_ERR_TOO_BIG   -2   /* sentence over the cap */
