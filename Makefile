@@ -26,6 +26,8 @@ MODULE_SO  := $(BUILD)/ngx_mikrobill_module.so
 WORKER     := $(BUILD)/mikrobill-worker
 SIM        := $(BUILD)/mikrobill-ros-sim
 FUZZER     := $(BUILD)/fuzz/ros_reply_fuzzer
+ROS_CHECK  := $(BUILD)/ros-client-check
+ROS_FETCH  := $(BUILD)/bench/ros-fetch-bench
 
 CC         ?= cc
 CFLAGS_W   := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 -g \
@@ -35,9 +37,11 @@ LDLIBS_W   := -luv -lhiredis -lpq -lssl -lcrypto -ljansson $(SAN_FLAGS)
 MODULE_SRCS := $(wildcard $(TOP)/ngx_mikrobill/*.c $(TOP)/ngx_mikrobill/*.h)
 WORKER_SRCS := $(filter-out $(TOP)/worker/test_%.c, \
                  $(wildcard $(TOP)/worker/*.c)) \
-               $(TOP)/ngx_mikrobill/ngx_mikrobill_password.c
+               $(TOP)/ngx_mikrobill/ngx_mikrobill_password.c \
+               $(TOP)/ngx_mikrobill/ngx_mikrobill_secret.c
 WORKER_HDRS := $(wildcard $(TOP)/worker/*.h) \
-               $(TOP)/ngx_mikrobill/ngx_mikrobill_password.h
+               $(TOP)/ngx_mikrobill/ngx_mikrobill_password.h \
+               $(TOP)/ngx_mikrobill/ngx_mikrobill_secret.h
 
 # the RouterOS simulator: its own sources plus the worker's codec and log
 SIM_SRCS   := $(wildcard $(TOP)/worker/sim/*.c) \
@@ -49,11 +53,12 @@ UNIT_BINS  := $(patsubst $(TOP)/t/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 export SAN BUILD MODULE_SO WORKER SIM PORT TOP
 
-.PHONY: all build deps module worker sim unit fuzz test run stop bench clean
+.PHONY: all build deps module worker sim unit fuzz test run stop bench clean \
+        decode-bench
 
 all: build
 
-build: module worker unit
+build: module worker sim unit $(FUZZER) $(ROS_CHECK) $(ROS_FETCH)
 
 deps:
 	@$(TOP)/scripts/install-deps
@@ -97,13 +102,38 @@ $(FUZZER): $(TOP)/t/fuzz/ros_reply_fuzzer.c $(TOP)/worker/mb_ros_codec.c \
 	    -fsanitize=fuzzer,address,undefined -o $@ $< \
 	    $(TOP)/worker/mb_ros_codec.c
 
+# new inputs go to a scratch copy of the corpus, never into the repository
 fuzz: $(FUZZER)
-	$(FUZZER) -max_total_time=$${FUZZ_SECONDS:-60} \
-	    $(TOP)/t/fuzz/corpus
+	@work=$$(mktemp -d) && cp -a $(TOP)/t/fuzz/corpus/. $$work/ && \
+	$(FUZZER) -max_total_time=$${FUZZ_SECONDS:-60} $$work; \
+	rc=$$?; rm -rf $$work; exit $$rc
+
+# sentences decoded per second by the RouterOS codec (scripts/bench runs it)
+DECODE_BENCH := $(BUILD)/bench/ros_decode_bench
+
+$(DECODE_BENCH): $(TOP)/t/bench/ros_decode_bench.c $(TOP)/worker/mb_ros_codec.c \
+                 $(TOP)/worker/mb_ros_codec.h
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS_W) -I$(TOP)/worker -o $@ $< $(TOP)/worker/mb_ros_codec.c
+
+decode-bench: $(DECODE_BENCH)
 
 # C unit tests print TAP; t/unit.t runs each one inside the prove run.
 $(BUILD)/unit/%: $(TOP)/t/unit/%.c $(WORKER_SRCS) $(WORKER_HDRS)
 	@mkdir -p $(BUILD)/unit
+	$(CC) $(CFLAGS_W) -I$(TOP)/worker -o $@ $< \
+	    $(filter-out $(TOP)/worker/main.c,$(WORKER_SRCS)) $(LDLIBS_W)
+
+# the client against a live simulator at every word-length boundary;
+# t/ros_client.t runs it
+$(ROS_CHECK): $(TOP)/worker/test_ros_client.c $(WORKER_SRCS) $(WORKER_HDRS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_W) -I$(TOP)/worker -o $@ $< \
+	    $(filter-out $(TOP)/worker/main.c,$(WORKER_SRCS)) $(LDLIBS_W)
+
+# the client fetching a big print from the simulator (scripts/bench-ros)
+$(ROS_FETCH): $(TOP)/worker/test_ros_fetch.c $(WORKER_SRCS) $(WORKER_HDRS)
+	@mkdir -p $(BUILD)/bench
 	$(CC) $(CFLAGS_W) -I$(TOP)/worker -o $@ $< \
 	    $(filter-out $(TOP)/worker/main.c,$(WORKER_SRCS)) $(LDLIBS_W)
 

@@ -8,6 +8,7 @@ if [[ $SAN == 1 ]]; then BUILD=${BUILD:-$TOP/build/san}
 else BUILD=${BUILD:-$TOP/build/release}; fi
 MODULE_SO=${MODULE_SO:-$BUILD/ngx_mikrobill_module.so}
 WORKER=${WORKER:-$BUILD/mikrobill-worker}
+SIM=${SIM:-$BUILD/mikrobill-ros-sim}
 NGINX=${NGINX:-/usr/sbin/nginx}
 
 log() { printf '%s %s\n' "[$(date +%H:%M:%S)]" "$*" >&2; }
@@ -167,9 +168,9 @@ redis_stop() {
 
 # ------------------------------------------------------------------- worker
 
-# worker_conf FILE CONNINFO REDIS_PORT ITERATIONS
+# worker_conf FILE CONNINFO REDIS_PORT ITERATIONS [SECRET_KEY_FILE]
 worker_conf() {
-    local file=$1 conninfo=$2 redis_port=$3 iterations=$4
+    local file=$1 conninfo=$2 redis_port=$3 iterations=$4 key=${5:-}
     # holds credentials: readable by its owner only
     (umask 077; cat >"$file") <<EOF
 # mikrobill-worker configuration (written by scripts/lib.sh)
@@ -178,6 +179,7 @@ redis_host = 127.0.0.1
 redis_port = $redis_port
 log_level = info
 password_iterations = $iterations
+${key:+secret_key_file = $key}
 EOF
 }
 
@@ -216,6 +218,7 @@ EOF
 need_build() {
     [[ -f $MODULE_SO ]] || die "$MODULE_SO missing: run make build"
     [[ -x $WORKER ]] || die "$WORKER missing: run make build"
+    [[ -x $SIM ]] || die "$SIM missing: run make build"
 }
 
 # ---------------------------------------------------- throw-away servers

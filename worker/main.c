@@ -19,6 +19,10 @@ static const struct {
     { "run", mb_worker_run },
     { "migrate", mb_worker_migrate },
     { "create-admin", mb_worker_create_admin },
+    { "router-add", mb_worker_router_add },
+    { "router-list", mb_worker_router_list },
+    { "router-del", mb_worker_router_del },
+    { "gen-key", mb_worker_gen_key },
 };
 
 

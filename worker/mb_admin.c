@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -131,46 +130,6 @@ mb_admin_args(int argc, char **argv, mb_admin_args_t *a)
 }
 
 
-/* first line of stdin, without echo when it is a terminal */
-static int
-mb_admin_read_stdin(char *buf, size_t len)
-{
-    struct termios  old, quiet;
-    int             tty = isatty(STDIN_FILENO), ok;
-
-    if (tty && tcgetattr(STDIN_FILENO, &old) == 0) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t) ECHO;
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-        fputs("Password: ", stderr);
-    } else {
-        tty = 0;
-    }
-
-    ok = fgets(buf, (int) len, stdin) != NULL;
-
-    if (!ok) {
-        mb_log_error("no password: set MIKROBILL_ADMIN_PASSWORD or write "
-                     "it on stdin");
-    }
-
-    /* a line longer than the buffer would be cut: refuse, do not guess */
-    if (ok && strchr(buf, '\n') == NULL && !feof(stdin)) {
-        mb_log_error("password too long");
-        ok = 0;
-    }
-
-    if (tty) {
-        tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-        fputs("\n", stderr);
-    }
-
-    buf[ok ? strcspn(buf, "\r\n") : 0] = '\0';
-
-    return ok ? 0 : -1;
-}
-
-
 static size_t
 mb_admin_chars(const char *s)
 {
@@ -188,16 +147,7 @@ mb_admin_chars(const char *s)
 static int
 mb_admin_password(char *buf, size_t len)
 {
-    const char  *env = getenv("MIKROBILL_ADMIN_PASSWORD");
-
-    if (env != NULL && *env != '\0') {
-        if (strlen(env) >= len) {
-            mb_log_error("password too long");
-            return -1;
-        }
-        strcpy(buf, env);
-
-    } else if (mb_admin_read_stdin(buf, len) != 0) {
+    if (mb_cli_password("MIKROBILL_ADMIN_PASSWORD", buf, len) != 0) {
         return -1;
     }
 

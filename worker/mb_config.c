@@ -48,6 +48,10 @@ static const mb_conf_key_t  mb_conf_keys[] = {
     { "claim_idle_ms", MB_CONF_UINT, MB_OFF(claim_idle_ms), 1, 86400000 },
     { "password_iterations", MB_CONF_UINT, MB_OFF(password_iterations),
       NGX_MIKROBILL_PASSWORD_MIN_ITER, NGX_MIKROBILL_PASSWORD_MAX_ITER },
+    { "secret_key_file", MB_CONF_STRING, MB_OFF(secret_key_file), 1, 0 },
+    { "router_lease_ms", MB_CONF_UINT, MB_OFF(router_lease_ms), 1000,
+      600000 },
+    { "router_reload_s", MB_CONF_UINT, MB_OFF(router_reload_s), 1, 86400 },
 };
 
 #define MB_CONF_NKEYS  (sizeof(mb_conf_keys) / sizeof(mb_conf_keys[0]))
@@ -61,6 +65,8 @@ mb_config_init(mb_config_t *cfg)
     cfg->log_level = MB_LOG_INFO;
     cfg->claim_idle_ms = 60000;
     cfg->password_iterations = NGX_MIKROBILL_PASSWORD_ITERATIONS;
+    cfg->router_lease_ms = 15000;
+    cfg->router_reload_s = 60;
 }
 
 
@@ -73,6 +79,7 @@ mb_config_free(mb_config_t *cfg)
     free(cfg->consumer_name);
     free(cfg->stream);
     free(cfg->group);
+    free(cfg->secret_key_file);
     mb_config_init(cfg);
 }
 

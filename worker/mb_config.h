@@ -23,6 +23,9 @@ typedef struct {
     char            *group;
     unsigned         claim_idle_ms;
     unsigned         password_iterations;
+    char            *secret_key_file;     /* NULL: no router passwords */
+    unsigned         router_lease_ms;     /* lease TTL of a router */
+    unsigned         router_reload_s;     /* registry re-read period */
 } mb_config_t;
 
 

@@ -9,6 +9,8 @@
 
 
 void mb_cmd_ping(mb_job_t *job);
+void mb_cmd_router_test(mb_job_t *job);
+void mb_cmd_router_exec(mb_job_t *job);
 
 
 static const struct {
@@ -16,6 +18,8 @@ static const struct {
     mb_handler_pt   handler;
 } mb_handlers[] = {
     { "ping", mb_cmd_ping },
+    { "router.test", mb_cmd_router_test },
+    { "router.exec", mb_cmd_router_exec },
 };
 
 

@@ -55,6 +55,10 @@ mb_job_fields(mb_job_t *job, const redisReply *f)
             rc = mb_job_field(&job->reply_to, f->element[i + 1]);
         } else if (strcmp(name, "payload") == 0) {
             rc = mb_job_field(&job->payload_text, f->element[i + 1]);
+        } else if (strcmp(name, "queued") == 0
+                   && f->element[i + 1]->type == REDIS_REPLY_STRING)
+        {
+            job->queued_ms = strtoull(f->element[i + 1]->str, NULL, 10);
         }
     }
 
@@ -74,6 +78,8 @@ mb_job_create(mb_worker_t *w, const char *entry, const redisReply *fields)
 
     job->worker = w;
     job->entry = strdup(entry);
+    /* an entry id is "<ms>-<seq>": when it was queued, unless forwarded */
+    job->queued_ms = strtoull(entry, NULL, 10);
     job->next = w->jobs;
     if (w->jobs) {
         w->jobs->prev = job;
@@ -89,6 +95,16 @@ mb_job_create(mb_worker_t *w, const char *entry, const redisReply *fields)
     }
 
     return job;
+}
+
+
+int
+mb_job_set_stream(mb_job_t *job, const char *stream)
+{
+    free(job->stream);
+    job->stream = strdup(stream);
+
+    return job->stream == NULL ? -1 : 0;
 }
 
 
@@ -112,11 +128,16 @@ mb_job_free(mb_job_t *job)
 {
     mb_worker_t  *w = job->worker;
 
+    if (job->cleanup != NULL) {
+        job->cleanup(job);
+    }
+
     if (job->prev) job->prev->next = job->next; else w->jobs = job->next;
     if (job->next) job->next->prev = job->prev;
     w->njobs--;
 
     free(job->entry);
+    free(job->stream);
     free(job->type);
     free(job->id);
     free(job->reply_to);
@@ -239,8 +260,9 @@ mb_job_ack(mb_job_t *job)
     mb_worker_t  *w = job->worker;
 
     if (mb_redis_command(w->ctl, MB_JOB_REDIS_MS, mb_job_acked, job,
-                         "XACK %s %s %s", w->cfg->stream, w->cfg->group,
-                         job->entry) != 0)
+                         "XACK %s %s %s",
+                         job->stream ? job->stream : w->cfg->stream,
+                         w->cfg->group, job->entry) != 0)
     {
         mb_log_warn("entry %s: redis down, not acknowledged; it stays "
                     "pending", job->entry);
@@ -288,8 +310,14 @@ mb_job_reply(mb_job_t *job, json_t *reply)
         return;
     }
 
-    mb_log_debug("reply entry %s to %s: %s", job->entry,
-                 job->reply_to ? job->reply_to : "-", text);
+    /* router replies may hold customer passwords (secret.print) */
+    if (job->quiet) {
+        mb_log_debug("reply entry %s to %s: %zu bytes", job->entry,
+                     job->reply_to ? job->reply_to : "-", strlen(text));
+    } else {
+        mb_log_debug("reply entry %s to %s: %s", job->entry,
+                     job->reply_to ? job->reply_to : "-", text);
+    }
 
     if (job->reply_to == NULL || job->reply_to[0] == '\0') {
         mb_job_ack(job);

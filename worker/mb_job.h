@@ -22,11 +22,19 @@ typedef void (*mb_handler_pt)(mb_job_t *job);
 struct mb_job_s {
     mb_worker_t  *worker;
     char         *entry;            /* stream entry id */
+    char         *stream;           /* NULL: the command stream */
     char         *type;             /* fields of the message, or NULL */
     char         *id;
     char         *reply_to;
     char         *payload_text;
     json_t       *payload;          /* parsed payload, NULL when absent */
+    uint64_t      queued_ms;        /* first queued (Unix ms); 0 unknown */
+    int           quiet;            /* never log the reply's text */
+    /* a handler's state: cleanup runs when the job is freed (after the
+     * reply, or unanswered at shutdown), so callbacks that still hold the
+     * job can be cut off */
+    void        (*cleanup)(mb_job_t *job);
+    void         *ctx;
     mb_job_t     *prev, *next;      /* worker->jobs */
 };
 
@@ -35,6 +43,8 @@ struct mb_job_s {
 mb_job_t *mb_job_create(mb_worker_t *w, const char *entry,
     const redisReply *fields);
 mb_job_t *mb_job_find(mb_worker_t *w, const char *entry);
+/* 0, or -1 out of memory: the job belongs to another stream's group */
+int mb_job_set_stream(mb_job_t *job, const char *stream);
 
 /* validates the message and calls its handler */
 void mb_job_dispatch(mb_job_t *job);

@@ -34,6 +34,8 @@ typedef struct mb_pg_query_s  mb_pg_query_t;
 struct mb_pg_query_s {
     mb_pg_t          *pg;
     char             *sql;
+    char            **params;          /* NULL: plain PQsendQuery */
+    int               nparams;
     mb_pg_result_pt   cb;
     void             *data;
     int               sent;
@@ -54,6 +56,9 @@ struct mb_pg_s {
     mb_backoff_t      backoff;
     uv_timer_t        timer;
     mb_pg_query_t    *head, *tail;
+    mb_pg_event_pt    on_ready;
+    mb_pg_notify_pt   on_notify;
+    void             *listener;
 };
 
 
@@ -136,12 +141,24 @@ mb_pg_watch(mb_pg_t *pg, int events)
 
 /* finish a query: unlink, call back, free when its timer has closed */
 static void
-mb_pg_query_closed(uv_handle_t *h)
+mb_pg_query_free(mb_pg_query_t *q)
 {
-    mb_pg_query_t  *q = h->data;
+    int  i;
 
+    for (i = 0; q->params != NULL && i < q->nparams; i++) {
+        free(q->params[i]);
+    }
+
+    free(q->params);
     free(q->sql);
     free(q);
+}
+
+
+static void
+mb_pg_query_closed(uv_handle_t *h)
+{
+    mb_pg_query_free(h->data);
 }
 
 
@@ -281,6 +298,11 @@ mb_pg_connected(mb_pg_t *pg)
     uv_timer_start(&pg->timer, mb_pg_on_timer, MB_PG_HEALTH_MS,
                    MB_PG_HEALTH_MS);
     mb_pg_send(pg);
+
+    /* after the queue: a listener's LISTEN and reload go behind it */
+    if (pg->on_ready != NULL) {
+        pg->on_ready(pg, pg->listener);
+    }
 }
 
 
@@ -328,7 +350,11 @@ mb_pg_send(mb_pg_t *pg)
 
     q->sent = 1;
 
-    if (!PQsendQuery(pg->conn, q->sql)
+    if (!(q->params == NULL
+          ? PQsendQuery(pg->conn, q->sql)
+          : PQsendQueryParams(pg->conn, q->sql, q->nparams, NULL,
+                              (const char *const *) q->params, NULL, NULL,
+                              0))
         || (rc = PQflush(pg->conn)) < 0
         || mb_pg_watch(pg, rc ? UV_READABLE | UV_WRITABLE : UV_READABLE)
            != 0)
@@ -389,9 +415,22 @@ mb_pg_result(mb_pg_t *pg, mb_pg_query_t *q)
 
 
 static void
+mb_pg_notifies(mb_pg_t *pg)
+{
+    PGnotify  *n;
+
+    while ((n = PQnotifies(pg->conn)) != NULL) {
+        if (pg->on_notify != NULL) {
+            pg->on_notify(n->relname, n->extra, pg->listener);
+        }
+        PQfreemem(n);
+    }
+}
+
+
+static void
 mb_pg_readable(mb_pg_t *pg)
 {
-    PGnotify       *n;
     mb_pg_query_t  *q = pg->head;
     char            err[512];
 
@@ -400,13 +439,16 @@ mb_pg_readable(mb_pg_t *pg)
         return;
     }
 
-    while ((n = PQnotifies(pg->conn)) != NULL) {
-        PQfreemem(n);
-    }
+    mb_pg_notifies(pg);
 
     if (q != NULL && q->sent) {
         if (mb_pg_collect(pg, q)) {
             mb_pg_result(pg, q);
+        }
+
+        /* notifications that came in with the results */
+        if (pg->conn != NULL) {
+            mb_pg_notifies(pg);
         }
 
     } else if (PQstatus(pg->conn) == CONNECTION_BAD) {
@@ -515,9 +557,33 @@ mb_pg_query_timeout(uv_timer_t *t)
 }
 
 
+static int
+mb_pg_params(mb_pg_query_t *q, int n, const char *const *params)
+{
+    int  i;
+
+    q->params = calloc(n > 0 ? (size_t) n : 1, sizeof(char *));
+    if (q->params == NULL) {
+        return -1;
+    }
+    q->nparams = n;
+
+    for (i = 0; i < n; i++) {
+        if (params[i] != NULL
+            && (q->params[i] = strdup(params[i])) == NULL)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
 int
-mb_pg_query(mb_pg_t *pg, const char *sql, unsigned timeout_ms,
-    mb_pg_result_pt cb, void *data)
+mb_pg_query_params(mb_pg_t *pg, const char *sql, int nparams,
+    const char *const *params, unsigned timeout_ms, mb_pg_result_pt cb,
+    void *data)
 {
     mb_pg_query_t  *q;
 
@@ -527,9 +593,10 @@ mb_pg_query(mb_pg_t *pg, const char *sql, unsigned timeout_ms,
         return -1;
     }
 
-    q->sql = strdup(sql);
-    if (q->sql == NULL) {
-        free(q);
+    if ((q->sql = strdup(sql)) == NULL
+        || (params != NULL && mb_pg_params(q, nparams, params) != 0))
+    {
+        mb_pg_query_free(q);
         return -1;
     }
 
@@ -546,6 +613,24 @@ mb_pg_query(mb_pg_t *pg, const char *sql, unsigned timeout_ms,
     mb_pg_send(pg);
 
     return 0;
+}
+
+
+int
+mb_pg_query(mb_pg_t *pg, const char *sql, unsigned timeout_ms,
+    mb_pg_result_pt cb, void *data)
+{
+    return mb_pg_query_params(pg, sql, 0, NULL, timeout_ms, cb, data);
+}
+
+
+void
+mb_pg_listen(mb_pg_t *pg, mb_pg_event_pt on_ready, mb_pg_notify_pt on_notify,
+    void *data)
+{
+    pg->on_ready = on_ready;
+    pg->on_notify = on_notify;
+    pg->listener = data;
 }
 
 

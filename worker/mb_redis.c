@@ -361,6 +361,38 @@ mb_redis_command(mb_redis_t *r, unsigned timeout_ms, mb_redis_reply_pt cb,
 }
 
 
+int
+mb_redis_command_argv(mb_redis_t *r, unsigned timeout_ms,
+    mb_redis_reply_pt cb, void *data, int argc, const char **argv,
+    const size_t *argvlen)
+{
+    mb_redis_cmd_t  *c;
+
+    if (!mb_redis_ready(r) || (c = calloc(1, sizeof(mb_redis_cmd_t))) == NULL)
+    {
+        return -1;
+    }
+
+    c->r = r;
+    c->cb = cb;
+    c->data = data;
+    c->deadline = uv_now(r->loop) + timeout_ms;
+
+    if (redisAsyncCommandArgv(r->ac, mb_redis_reply, c, argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        free(c);
+        return -1;
+    }
+
+    c->prev = r->tail;
+    if (r->tail) r->tail->next = c; else r->head = c;
+    r->tail = c;
+
+    return 0;
+}
+
+
 static void
 mb_redis_closed(uv_handle_t *h)
 {

@@ -37,6 +37,11 @@ int mb_redis_ready(const mb_redis_t *r);
 int mb_redis_command(mb_redis_t *r, unsigned timeout_ms, mb_redis_reply_pt cb,
     void *data, const char *fmt, ...);
 
+/* the same with an argument vector (argvlen NULL: strlen of each) */
+int mb_redis_command_argv(mb_redis_t *r, unsigned timeout_ms,
+    mb_redis_reply_pt cb, void *data, int argc, const char **argv,
+    const size_t *argvlen);
+
 /* drops the connection; pending callbacks get NULL; frees r later */
 void mb_redis_close(mb_redis_t *r);
 

@@ -17,6 +17,7 @@
 #include "mb_log.h"
 #include "mb_pg.h"
 #include "mb_redis.h"
+#include "mb_registry.h"
 #include "mb_stream.h"
 #include "mb_worker.h"
 
@@ -41,6 +42,8 @@ mb_run_finish(uv_timer_t *t)
         mb_job_free(w->jobs);
     }
 
+    mb_registry_close(w->registry);
+
     mb_stream_close(w->stream);
     uv_close((uv_handle_t *) &w->sigterm, NULL);
     uv_close((uv_handle_t *) &w->sigint, NULL);
@@ -52,7 +55,8 @@ void
 mb_worker_job_done(mb_worker_t *w)
 {
     /* finish from the timer, never from inside a hiredis callback */
-    if (w->stopping == 1 && w->njobs == 0) {
+    if (w->stopping == 1 && w->njobs == 0 && !mb_registry_busy(w->registry))
+    {
         uv_timer_start(&w->stop_timer, mb_run_finish, 0, 0);
     }
 }
@@ -74,9 +78,13 @@ mb_run_on_signal(uv_signal_t *sig, int signum)
 
     mb_stream_stop(w->stream);
     mb_redis_close(w->reader);
+    /* router connections close, leases are given back at once, so that
+     * another worker can take the routers over without waiting for TTLs */
+    mb_registry_stop(w->registry);
 
     uv_timer_start(&w->stop_timer, mb_run_finish,
-                   w->njobs ? MB_RUN_GRACE_MS : 0, 0);
+                   w->njobs || mb_registry_busy(w->registry)
+                   ? MB_RUN_GRACE_MS : 0, 0);
 }
 
 
@@ -93,9 +101,10 @@ mb_run_init(mb_worker_t *w, uv_loop_t *loop, mb_config_t *cfg)
                                 mb_stream_redis_down, w->stream);
     w->ctl = mb_redis_create(loop, cfg, "control", mb_stream_redis_up,
                              mb_stream_redis_down, w->stream);
+    w->registry = w->pg ? mb_registry_create(w) : NULL;
 
     if (w->stream == NULL || w->pg == NULL || w->reader == NULL
-        || w->ctl == NULL)
+        || w->ctl == NULL || w->registry == NULL)
     {
         mb_log_error("out of memory");
         return -1;
@@ -151,6 +160,7 @@ mb_run_loop(mb_config_t *cfg)
     mb_log_info("mikrobill-worker %s starting, consumer %s, stream %s",
                 MB_WORKER_VERSION, cfg->consumer_name, cfg->stream);
 
+    mb_registry_start(w.registry);
     mb_pg_start(w.pg);
     mb_redis_start(w.ctl);
     mb_redis_start(w.reader);

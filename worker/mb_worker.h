@@ -16,6 +16,7 @@ typedef struct mb_pg_s      mb_pg_t;
 typedef struct mb_redis_s   mb_redis_t;
 typedef struct mb_stream_s  mb_stream_t;
 typedef struct mb_job_s     mb_job_t;
+typedef struct mb_registry_s  mb_registry_t;
 
 
 struct mb_worker_s {
@@ -25,6 +26,7 @@ struct mb_worker_s {
     mb_redis_t     *reader;         /* XREADGROUP ... BLOCK only */
     mb_redis_t     *ctl;            /* group, claims, replies, acks */
     mb_stream_t    *stream;
+    mb_registry_t  *registry;       /* routers and their connections */
     mb_job_t       *jobs;           /* in flight, newest first */
     unsigned        njobs;
     int             stopping;

@@ -50,6 +50,9 @@ test_defaults(mb_config_t *cfg, char *err, size_t len)
     ok(cfg->claim_idle_ms == 60000, "default claim_idle_ms");
     ok(cfg->password_iterations == NGX_MIKROBILL_PASSWORD_ITERATIONS,
        "default password_iterations");
+    ok(cfg->secret_key_file == NULL, "default: no secret_key_file");
+    ok(cfg->router_lease_ms == 15000, "default router_lease_ms");
+    ok(cfg->router_reload_s == 60, "default router_reload_s");
 
     gethostname(host, sizeof(host));
     host[sizeof(host) - 1] = '\0';
@@ -75,6 +78,9 @@ test_all_keys(mb_config_t *cfg, char *err, size_t len)
         "stream = s1\n"
         "group = g1\n"
         "claim_idle_ms = 1500\n"
+        "secret_key_file = /etc/mikrobill/secret.key\n"
+        "router_lease_ms = 3000\n"
+        "router_reload_s = 5\n"
         "password_iterations = 1000";           /* no final newline */
 
     ok(parse(cfg, text, err, len) == 0, "all keys parse");
@@ -91,6 +97,11 @@ test_all_keys(mb_config_t *cfg, char *err, size_t len)
        "stream and group");
     ok(cfg->claim_idle_ms == 1500, "claim_idle_ms");
     ok(cfg->password_iterations == 1000, "password_iterations");
+    ok(cfg->secret_key_file != NULL
+       && strcmp(cfg->secret_key_file, "/etc/mikrobill/secret.key") == 0,
+       "secret_key_file");
+    ok(cfg->router_lease_ms == 3000 && cfg->router_reload_s == 5,
+       "router_lease_ms and router_reload_s");
 
     ok(parse(cfg, "pg_conninfo = x\nredis_password =\n", err, len) == 0
        && cfg->redis_password == NULL, "empty redis_password means none");
@@ -141,6 +152,14 @@ test_errors(mb_config_t *cfg)
           "duplicate key");
     fails(cfg, "redis_port = 1\n", "test.conf: pg_conninfo is required",
           "pg_conninfo required");
+    fails(cfg, "pg_conninfo = x\nsecret_key_file =\n",
+          "test.conf:2: secret_key_file must not be empty",
+          "empty secret_key_file");
+    fails(cfg, "pg_conninfo = x\nrouter_lease_ms = 999\n",
+          "test.conf:2: router_lease_ms must be an integer from 1000 to "
+          "600000", "router_lease_ms too short");
+    fails(cfg, "pg_conninfo = x\nrouter_reload_s = 0\n", "test.conf:2:",
+          "router_reload_s 0");
 }
 
 
@@ -176,7 +195,7 @@ main(void)
     mb_config_t  cfg;
     char         err[256];
 
-    printf("1..%d\n", 35);
+    printf("1..%d\n", 43);
 
     mb_config_init(&cfg);
     test_defaults(&cfg, err, sizeof(err));
