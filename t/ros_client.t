@@ -27,7 +27,8 @@ my $slow   = $ENV{MIKROBILL_SAN} ? 3 : 1;     # sanitizer builds are slower
 plan skip_all => 'needs MIKROBILL_WORKER, MIKROBILL_TEST_DIR, '
     . 'TEST_NGINX_PG_CONNINFO, TEST_NGINX_REDIS_PORT (make test)'
     unless $worker && $dir && $rport && $ENV{TEST_NGINX_PG_CONNINFO};
-plan skip_all => "no simulator at $sim (make sim)" unless -x $sim;
+# make test builds it: missing is a failure, never a quiet skip
+BAIL_OUT("no simulator at $sim (make sim)") unless -x $sim;
 
 my $stream  = "mikrobill:test:ros:$$";
 my $rpass   = "Rtr-pass-$$-x";           # must never show in a log
@@ -274,8 +275,8 @@ is($r->{error}, 'not_found', 'unknown router_id: not_found');
 
 # ------------------------------------------------- word-length boundaries
 
-SKIP: {
-    skip "$check not built", 1 unless -x $check;
+{
+    ok(-x $check, "$check is built") or BAIL_OUT("$check missing");
     my $out = `$check 127.0.0.1 $A->{port} admin $rpass 2>&1`;
     is($? >> 8, 0, 'ros-client-check: every length boundary over the wire')
         or diag($out);

@@ -13,7 +13,9 @@ use t::RosSim;
 
 my $node_dir = 't/node';
 
-plan skip_all => 'node is not installed' unless `node --version 2>/dev/null`;
+# make test installs Node.js (scripts/install-deps): missing is a failure
+BAIL_OUT('node is not installed (scripts/install-deps)')
+    unless `node --version 2>/dev/null`;
 
 if (!-d "$node_dir/node_modules/node-routeros") {
     my $out = `cd $node_dir && npm ci --no-audit --no-fund 2>&1`;
