@@ -59,7 +59,8 @@ ngx_mikrobill_respond(ngx_http_request_t *r, ngx_uint_t status,
     size_t   len;
     u_char  *p;
 
-    s = json ? json_dumps(json, JSON_COMPACT) : NULL;
+    s = json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(6))
+             : NULL;
 
     if (json) {
         json_decref(json);

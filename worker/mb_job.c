@@ -301,7 +301,9 @@ mb_job_reply(mb_job_t *job, json_t *reply)
         json_object_set_new(reply, "id", mb_job_string(job->id));
     }
 
-    text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* 6 significant digits: 0.09, not 0.089999999999999997 */
+    text = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER
+                             | JSON_REAL_PRECISION(6));
     json_decref(reply);
 
     if (text == NULL) {
