@@ -146,7 +146,7 @@ run: deps build
 stop:
 	@$(TOP)/scripts/stop
 
-bench: deps build
+bench: deps build decode-bench
 	@$(TOP)/scripts/bench
 
 clean:
