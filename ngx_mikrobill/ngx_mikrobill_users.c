@@ -1151,6 +1151,14 @@ ngx_mikrobill_users_result(ngx_mikrobill_ctx_t *ctx, PGresult *res,
         return NGX_ERROR;
     }
 
+    /* sql/005: a concurrent change already removed the other one */
+    if (ngx_strcmp(state, "MBSA1") == 0) {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_CONFLICT, "last_superadmin",
+                                    "SUPERADMIN aktif terakhir tidak boleh "
+                                    "dihapus, diturunkan atau dinonaktifkan");
+        return NGX_ERROR;
+    }
+
     ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                   "mikrobill: users query failed: %s",
                   PQresultErrorMessage(res));

@@ -39,13 +39,16 @@ package t::MikroBill;
 #
 # Helpers for flows that blocks cannot express, in both modes (they run their
 # own nginx on a fresh free port, so they never meet the block runner's):
-#   mb_start_nginx($main_config, $http_config, $config) -> port
+#   mb_start_nginx($main_config, $http_config, $config, %opts) -> port
+#       opts: no_root_location => 1 (the config has its own `location /`)
 #   mb_stop_nginx()
 #   mb_http($method, $path, \%headers, $body) -> {status, headers (lower-
 #       case names), set_cookies [..], body, json (decoded or undef)};
 #       a ref $body is sent as JSON
 #   mb_psql($sql, @params)   `?` placeholders become quoted literals;
 #       list context: rows (array refs), scalar: first column of first row
+#   mb_delete_users($where, @params)  test cleanup: DELETE FROM users WHERE
+#       $where, with the last-SUPERADMIN guard (sql/005) off meanwhile
 #   mb_redis(@args)          redis-cli; list context: output lines
 #   mb_redis_stop(), mb_redis_start(), mb_pg_stop(), mb_pg_start()
 #   mb_create_user($username, $password, $role) -> create-admin exit status
@@ -73,9 +76,10 @@ BEGIN {
 }
 
 our @HELPERS = qw(
-    mb_start_nginx mb_stop_nginx mb_http mb_psql mb_redis
+    mb_start_nginx mb_stop_nginx mb_http mb_psql mb_delete_users mb_redis
     mb_redis_stop mb_redis_start mb_pg_stop mb_pg_start
     mb_create_user mb_login mb_default_config mb_use_defaults mb_error_log
+    mb_secret_key_file
 );
 
 our @RUNNER = qw(
@@ -348,6 +352,22 @@ sub _header {
 
 our %Helper;    # the nginx of mb_start_nginx: root, port, pid
 
+# The key file of mikrobill_secret_key_file (router and PPPoE passwords):
+# $TEST_NGINX_SECRET_KEY_FILE, or one made once with `mikrobill-worker
+# gen-key` in the test directory (and exported under that name, so that
+# workers started by tests can use the same key).  undef when neither works.
+sub mb_secret_key_file {
+    return $ENV{TEST_NGINX_SECRET_KEY_FILE}
+        if $ENV{TEST_NGINX_SECRET_KEY_FILE};
+    my $file = _test_dir() . "/mb-secret.key";
+    if (!-s $file && $ENV{MIKROBILL_WORKER}) {
+        _capture($ENV{MIKROBILL_WORKER}, 'gen-key', $file);
+    }
+    return undef unless -s $file;
+    $ENV{TEST_NGINX_SECRET_KEY_FILE} = $file;
+    return $file;
+}
+
 sub mb_default_config {
     my $main = "load_module \$TEST_NGINX_MODULE;\n";
     my $http = <<'EOH';
@@ -355,6 +375,8 @@ sub mb_default_config {
     mikrobill_redis $TEST_NGINX_REDIS_HOST:$TEST_NGINX_REDIS_PORT;
     mikrobill_password_iterations 1000;
 EOH
+    $http .= "    mikrobill_secret_key_file \$TEST_NGINX_SECRET_KEY_FILE;\n"
+        if mb_secret_key_file();
     my $config = <<'EOC';
         location /api/ {
             mikrobill_api;
@@ -385,7 +407,7 @@ sub mb_use_defaults {
 }
 
 sub mb_start_nginx {
-    my ($main, $http, $config) = @_;
+    my ($main, $http, $config, %opts) = @_;
     mb_stop_nginx() if $Helper{pid};
     my $root = _test_dir() . "/mb-nginx";
     my $port = _free_port();
@@ -395,6 +417,7 @@ sub mb_start_nginx {
         main_config => _expand_env($main // ''),
         http_config => _expand_env($http // ''),
         config => _expand_env($config // ''),
+        no_root_location => $opts{no_root_location},
     );
     die "mb_start_nginx: $err" unless $pid;
     %Helper = (root => $root, port => $port, pid => $pid);
@@ -462,6 +485,17 @@ sub mb_psql {
     $out =~ s/\n\z//;
     my @rows = map { [split /\x1f/, $_, -1] } grep { length } split /\x1e/, $out;
     return wantarray ? @rows : (@rows ? $rows[0][0] : undef);
+}
+
+# A test's own accounts go, even when they are the only SUPERADMINs left;
+# one transaction, so no other session ever sees the guard off.
+sub mb_delete_users {
+    my ($where, @params) = @_;
+    return mb_psql("BEGIN;"
+        . " ALTER TABLE users DISABLE TRIGGER users_keep_superadmin;"
+        . " DELETE FROM users WHERE $where;"
+        . " ALTER TABLE users ENABLE TRIGGER users_keep_superadmin;"
+        . " COMMIT", @params);
 }
 
 # run a command, return stdout+stderr (no shell involved)

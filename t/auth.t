@@ -13,7 +13,7 @@ my ($MAIN, $HTTP, $CONFIG) = mb_default_config();
 
 sub reset_state {
     mb_psql("DELETE FROM login_failures");
-    mb_psql("DELETE FROM users WHERE username LIKE 'auth\\_%'");
+    mb_delete_users("username LIKE 'auth\\_%'");
 }
 
 sub start {

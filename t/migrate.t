@@ -23,11 +23,12 @@ plan skip_all => 'needs MIKROBILL_WORKER, TEST_NGINX_PG_CONNINFO, '
 my $sqldir = "$FindBin::Bin/../sql";
 my $schema = "mt_$$";
 
-# the same database, with our schema first on the search_path
+# the same database, with our schema first on the search_path; public
+# stays after it for the extensions (pg_trgm's operator classes, 003)
 my $scoped = $conninfo =~ m{^postgres(?:ql)?://}
     ? $conninfo . ($conninfo =~ /\?/ ? '&' : '?')
-        . "options=-c%20search_path%3D$schema"
-    : "$conninfo options='-c search_path=$schema'";
+        . "options=-c%20search_path%3D$schema%2Cpublic"
+    : "$conninfo options='-c search_path=$schema,public'";
 
 sub psql {
     my ($sql, $ci) = @_;
@@ -168,6 +169,42 @@ is(psql("SELECT role FROM users WHERE username = 'tech_$$'"), 'TECHNICIAN',
 ($rc, $out, $err) = run("whatever123\n", 'create-admin', '-c', $conf,
                         '--role', 'GOD');
 is($rc, 1, 'bad role: exit 1');
+
+# --- the last active SUPERADMIN (sql/005) ----------------------------------
+
+# a clean slate of exactly two SUPERADMINs (the guard is off while clearing)
+psql("ALTER TABLE users DISABLE TRIGGER users_keep_superadmin;"
+     . " DELETE FROM users;"
+     . " ALTER TABLE users ENABLE TRIGGER users_keep_superadmin;"
+     . " INSERT INTO users (username, password_hash, role) VALUES"
+     . " ('g1', 'x', 'SUPERADMIN'), ('g2', 'x', 'SUPERADMIN')");
+
+# A demotes g1 and holds its transaction open; B demotes g2 meanwhile.
+# Each sees the other SUPERADMIN still there; the guard makes B wait for
+# A and then refuse.
+my $apid = fork // die "fork: $!";
+if ($apid == 0) {
+    psql("BEGIN; UPDATE users SET role = 'ADMIN' WHERE username = 'g1';"
+         . " SELECT pg_sleep(1.5); COMMIT;");
+    POSIX::_exit(0);
+}
+select(undef, undef, undef, 0.5);
+my $b = psql("UPDATE users SET role = 'ADMIN' WHERE username = 'g2'");
+waitpid($apid, 0);
+ok(!defined $b, 'concurrent demotion of the other SUPERADMIN is refused');
+is(psql("SELECT string_agg(username, ',' ORDER BY username) FROM users"
+        . " WHERE role = 'SUPERADMIN' AND active"), 'g2',
+   'one active SUPERADMIN remains');
+ok(!defined psql("UPDATE users SET active = false WHERE username = 'g2'"),
+   'deactivating the last SUPERADMIN is refused');
+ok(!defined psql("DELETE FROM users WHERE username = 'g2'"),
+   'deleting the last SUPERADMIN is refused');
+is(psql("SELECT count(*) FROM users WHERE role = 'SUPERADMIN'"), 1,
+   'still there');
+ok(defined psql("UPDATE users SET role = 'SUPERADMIN' WHERE username = 'g1'"),
+   'promoting is always allowed');
+ok(defined psql("DELETE FROM users WHERE username = 'g2'"),
+   'with another SUPERADMIN, deleting one is allowed');
 
 psql("SET client_min_messages = warning; DROP SCHEMA $schema CASCADE",
      $conninfo);
