@@ -55,6 +55,14 @@ typedef struct {
     time_t                     login_lockout;
     ngx_msec_t                 login_delay;     /* added per failure */
 
+    /* secrets at rest (router and PPPoE passwords) */
+    ngx_str_t                  secret_key_file;
+    u_char                     secret_key[32];
+    ngx_flag_t                 has_secret_key;
+
+    /* commands to the worker (ngx_mikrobill_command.c) */
+    ngx_msec_t                 command_timeout;
+
     /* runtime state of this worker process */
     ngx_mikrobill_pg_pool_t   *pg;
     ngx_mikrobill_redis_t     *redis;

@@ -123,6 +123,14 @@ ngx_mikrobill_respond_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+void
+ngx_mikrobill_respond_raw(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
+{
+    ngx_mikrobill_send(r, status, data, len);
+}
+
+
 const char *
 ngx_mikrobill_error_code(ngx_uint_t status)
 {

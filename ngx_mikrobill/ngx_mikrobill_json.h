@@ -17,6 +17,13 @@
 void ngx_mikrobill_respond(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json);
 
+/*
+ * Send data, already JSON text living at least as long as the request
+ * (its pool), and finalize the request.
+ */
+void ngx_mikrobill_respond_raw(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len);
+
 /* send {"error": code, "message": message} and finalize the request */
 void ngx_mikrobill_respond_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message);

@@ -9,6 +9,7 @@
 #include "ngx_mikrobill_redis.h"
 #include "ngx_mikrobill_router.h"
 #include "ngx_mikrobill_password.h"
+#include "ngx_mikrobill_secret.h"
 
 
 #define NGX_MIKROBILL_HASH_POOL        "mikrobill"
@@ -27,6 +28,8 @@ static char *ngx_mikrobill_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_mikrobill_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_mikrobill_secret_key_file(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_mikrobill_hash_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_thread_pool_t *ngx_mikrobill_thread_pool(ngx_conf_t *cf,
@@ -160,6 +163,20 @@ static ngx_command_t  ngx_mikrobill_commands[] = {
       offsetof(ngx_mikrobill_main_conf_t, login_delay),
       NULL },
 
+    { ngx_string("mikrobill_secret_key_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_mikrobill_secret_key_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mikrobill_command_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_mikrobill_main_conf_t, command_timeout),
+      NULL },
+
     { ngx_string("mikrobill_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_mikrobill_api,
@@ -250,6 +267,7 @@ ngx_mikrobill_create_main_conf(ngx_conf_t *cf)
     mcf->login_window = NGX_CONF_UNSET;
     mcf->login_lockout = NGX_CONF_UNSET;
     mcf->login_delay = NGX_CONF_UNSET_MSEC;
+    mcf->command_timeout = NGX_CONF_UNSET_MSEC;
 
     return mcf;
 }
@@ -282,6 +300,7 @@ ngx_mikrobill_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->login_window, 15 * 60);
     ngx_conf_init_value(mcf->login_lockout, 15 * 60);
     ngx_conf_init_msec_value(mcf->login_delay, 250);
+    ngx_conf_init_msec_value(mcf->command_timeout, 12000);
 
     /* hashing must always have a pool: take or create "mikrobill" */
 
@@ -377,6 +396,47 @@ ngx_mikrobill_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mcf->redis_host.data = host;
     mcf->redis_host.len = len;
     mcf->redis_port = port;
+
+    return NGX_CONF_OK;
+}
+
+
+/* the key is read now: a missing or unsafe key file stops the start */
+
+static char *
+ngx_mikrobill_secret_key_file(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_mikrobill_main_conf_t *mcf = conf;
+
+    char        err[256];
+    ngx_str_t  *value, path;
+
+    if (mcf->secret_key_file.data != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    path = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &path, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    err[0] = '\0';
+
+    if (ngx_mikrobill_secret_key_load((const char *) path.data,
+                                      mcf->secret_key, err, sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "cannot load the secret key file \"%V\": %s",
+                           &path, err);
+        return NGX_CONF_ERROR;
+    }
+
+    mcf->secret_key_file = path;
+    mcf->has_secret_key = 1;
 
     return NGX_CONF_OK;
 }

@@ -12,6 +12,7 @@
 #include "ngx_mikrobill_router.h"
 #include "ngx_mikrobill_json.h"
 #include "ngx_mikrobill_auth.h"
+#include "ngx_mikrobill_api.h"
 
 
 #define NGX_MIKROBILL_METHODS                                                \
@@ -23,6 +24,9 @@
 
 #define NGX_MIKROBILL_STAFF                                                  \
     (NGX_MIKROBILL_ROLE_SUPERADMIN|NGX_MIKROBILL_ROLE_ADMIN)
+
+#define NGX_MIKROBILL_READERS                                                \
+    (NGX_MIKROBILL_STAFF|NGX_MIKROBILL_ROLE_TECHNICIAN)
 
 
 /* the router's view of a request: the public ctx first */
@@ -73,6 +77,53 @@ static const ngx_mikrobill_route_t  ngx_mikrobill_routes[] = {
 
     { NGX_HTTP_DELETE, "/api/users/{id}", NGX_MIKROBILL_STAFF,
       ngx_mikrobill_users_delete },
+
+    { NGX_HTTP_GET, "/api/routers", NGX_MIKROBILL_READERS,
+      ngx_mikrobill_routers_list },
+
+    { NGX_HTTP_POST, "/api/routers", NGX_MIKROBILL_STAFF,
+      ngx_mikrobill_routers_create },
+
+    /* before "/api/routers/{id}" */
+    { NGX_HTTP_POST, "/api/routers/test", NGX_MIKROBILL_STAFF,
+      ngx_mikrobill_routers_test_form },
+
+    { NGX_HTTP_GET, "/api/routers/{id}", NGX_MIKROBILL_READERS,
+      ngx_mikrobill_routers_get },
+
+    { NGX_HTTP_PUT|NGX_HTTP_PATCH, "/api/routers/{id}", NGX_MIKROBILL_STAFF,
+      ngx_mikrobill_routers_update },
+
+    { NGX_HTTP_DELETE, "/api/routers/{id}", NGX_MIKROBILL_STAFF,
+      ngx_mikrobill_routers_delete },
+
+    { NGX_HTTP_POST, "/api/routers/{id}/test", NGX_MIKROBILL_READERS,
+      ngx_mikrobill_routers_test },
+
+    { NGX_HTTP_POST, "/api/sync", NGX_MIKROBILL_STAFF,
+      ngx_mikrobill_sync_now },
+
+    { NGX_HTTP_GET, "/api/sync/status", NGX_MIKROBILL_ROLE_ANY,
+      ngx_mikrobill_sync_status },
+
+    { NGX_HTTP_GET, "/api/customers", NGX_MIKROBILL_ROLE_ANY,
+      ngx_mikrobill_customers_list },
+
+    { NGX_HTTP_POST, "/api/customers", NGX_MIKROBILL_STAFF,
+      ngx_mikrobill_customers_create },
+
+    /* before "/api/customers/{id}" */
+    { NGX_HTTP_GET, "/api/customers/map", NGX_MIKROBILL_ROLE_ANY,
+      ngx_mikrobill_customers_map },
+
+    { NGX_HTTP_GET, "/api/customers/{id}", NGX_MIKROBILL_ROLE_ANY,
+      ngx_mikrobill_customers_get },
+
+    { NGX_HTTP_PUT|NGX_HTTP_PATCH, "/api/customers/{id}",
+      NGX_MIKROBILL_STAFF, ngx_mikrobill_customers_update },
+
+    { NGX_HTTP_DELETE, "/api/customers/{id}", NGX_MIKROBILL_STAFF,
+      ngx_mikrobill_customers_delete },
 
     { 0, NULL, 0, NULL }
 };

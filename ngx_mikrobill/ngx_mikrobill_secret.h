@@ -25,6 +25,7 @@
 #define NGX_MIKROBILL_SECRET_MAX          4096
 
 #define NGX_MIKROBILL_SECRET_ROUTER_PASSWORD  "router:password"
+#define NGX_MIKROBILL_SECRET_CUSTOMER_PPPOE   "customer:pppoe"
 
 
 /*

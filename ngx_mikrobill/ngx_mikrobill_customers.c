@@ -1,0 +1,1195 @@
+/*
+ * /api/customers: customer records (sql/003_customers.sql) with their live
+ * connection status, and /api/customers/map for the map page.
+ *
+ * Writes are validated here before any SQL, so a bad value is a 400 that
+ * names its field.  PATCH reads the stored customer, applies the body to
+ * it and validates the result like a PUT, so the rules that span fields
+ * (static_ip for static_ip customers, both coordinates or neither) hold
+ * for partial updates too.  The live columns belong to the sync; a write
+ * only resets them when what they describe changed (service type, PPPoE
+ * name, router): static_ip customers are "unknown", the others "offline"
+ * until the next sync.  The PPPoE password is sealed with the secret key
+ * (associated data "customer:pppoe") and never returned.
+ */
+
+
+#include "ngx_mikrobill.h"
+#include "ngx_mikrobill_api.h"
+#include "ngx_mikrobill_json.h"
+#include "ngx_mikrobill_pg.h"
+#include "ngx_mikrobill_secret.h"
+
+#include <openssl/crypto.h>
+#include <stdio.h>
+
+
+#define MB_LIMIT          50
+#define MB_LIMIT_MAX      200
+#define MB_Q_MAX          200
+#define MB_PASSWORD_MAX   256
+
+#define MB_ID_MSG         "ID pelanggan tidak valid"
+#define MB_NOT_FOUND_MSG  "Pelanggan tidak ditemukan"
+#define MB_NAME_MSG       "Nama wajib diisi, maksimal 120 karakter"
+#define MB_USERNAME_MSG                                                       \
+    "Username harus 3-64 karakter: huruf, angka, titik, garis bawah, @ "      \
+    "atau tanda hubung"
+#define MB_PPPOE_MSG                                                          \
+    "Username PPPoE harus 1-64 karakter: huruf, angka, titik, garis bawah, "  \
+    "@ atau tanda hubung"
+#define MB_PPPOE_PW_MSG   "Password PPPoE maksimal 256 byte"
+#define MB_SERVICE_MSG    "Jenis layanan harus pppoe, hotspot atau static_ip"
+#define MB_STATUS_MSG     "Status harus active, suspended atau inactive"
+#define MB_IP_MSG         "IP statis harus alamat IPv4 yang valid"
+#define MB_IP_REQ_MSG     "IP statis wajib diisi untuk layanan static_ip"
+#define MB_ROUTER_MSG     "router_id harus UUID router atau null"
+#define MB_NO_ROUTER_MSG  "Router tidak ditemukan"
+#define MB_PROFILE_MSG    "Profil maksimal 64 karakter"
+#define MB_PHONE_MSG                                                          \
+    "Nomor telepon harus format internasional (+62...) atau 08..."
+#define MB_ADDRESS_MSG    "Alamat maksimal 500 karakter"
+#define MB_LAT_MSG        "Latitude harus angka antara -90 dan 90"
+#define MB_LNG_MSG        "Longitude harus angka antara -180 dan 180"
+#define MB_COORD_MSG      "Latitude dan longitude harus diisi keduanya atau " \
+                          "dikosongkan keduanya"
+#define MB_NO_KEY_MSG                                                         \
+    "Kunci enkripsi belum dikonfigurasi (mikrobill_secret_key_file)"
+
+
+typedef enum {
+    mb_cust_create_e = 0,
+    mb_cust_put_e,
+    mb_cust_patch_e
+} mb_cust_mode_e;
+
+
+typedef struct {
+    ngx_mikrobill_ctx_t  *ctx;
+    mb_cust_mode_e        mode;
+    const char           *id;
+    const char           *values[14];
+    ngx_int_t             limit;
+    ngx_int_t             offset;
+    json_t               *merged;        /* PATCH: stored + body */
+} mb_cust_req_t;
+
+
+#define MB_CUST_COLUMNS                                                       \
+    "c.id, c.name, c.username, c.service_type, c.pppoe_username,"             \
+    " host(c.static_ip), c.router_id, r.name, c.profile, c.phone,"            \
+    " c.address, c.latitude, c.longitude, c.status, c.conn_status, "          \
+    NGX_MIKROBILL_TS("c.last_seen_at") ", host(c.session_address),"           \
+    " c.uptime, c.caller_id, "                                                \
+    NGX_MIKROBILL_TS("c.status_changed_at") ", "                              \
+    NGX_MIKROBILL_TS("c.created_at") ", "                                     \
+    NGX_MIKROBILL_TS("c.updated_at") ","                                      \
+    " c.pppoe_password_enc IS NOT NULL"
+
+#define MB_CUST_SEARCH                                                        \
+    "(lower(c.name) || ' ' || lower(c.username) || ' '"                       \
+    " || lower(coalesce(c.pppoe_username, '')))"
+
+#define MB_CUST_LIST_SQL(order)                                               \
+    "WITH m AS NOT MATERIALIZED (SELECT c.* FROM customers c"                 \
+    " WHERE ($1::text IS NULL OR c.conn_status = $1::text)"                   \
+    " AND ($2::text IS NULL OR c.service_type = $2::text)"                    \
+    " AND ($3::uuid IS NULL OR c.router_id = $3::uuid)"                       \
+    " AND ($4::text IS NULL OR c.status = $4::text)"                          \
+    " AND ($5::text IS NULL OR " MB_CUST_SEARCH                               \
+    " LIKE lower($5::text) ESCAPE '\\'))"                                     \
+    " SELECT (SELECT count(*) FROM m), " MB_CUST_COLUMNS                      \
+    " FROM (SELECT 1) one LEFT JOIN (SELECT * FROM m c ORDER BY " order       \
+    " LIMIT $6::int OFFSET $7::int) c ON true"                                \
+    " LEFT JOIN routers r ON r.id = c.router_id ORDER BY " order
+
+#define MB_CUST_LIST(name, asc, desc)                                         \
+    { "mb_customers_list_" name "_asc", MB_CUST_LIST_SQL(asc), 7 },           \
+    { "mb_customers_list_" name "_desc", MB_CUST_LIST_SQL(desc), 7 }
+
+
+/* the sort keys, in the order of the statements below */
+static const char  *mb_cust_sorts[] = {
+    "name", "username", "conn_status", "last_seen_at", "created_at",
+    "status_changed_at", NULL
+};
+
+static const ngx_mikrobill_pg_stmt_t  mb_cust_list_stmts[] = {
+    MB_CUST_LIST("name", "lower(c.name), c.id",
+                 "lower(c.name) DESC, c.id DESC"),
+    MB_CUST_LIST("username", "lower(c.username), c.id",
+                 "lower(c.username) DESC, c.id DESC"),
+    MB_CUST_LIST("conn_status", "c.conn_status, lower(c.name), c.id",
+                 "c.conn_status DESC, lower(c.name), c.id"),
+    MB_CUST_LIST("last_seen_at", "c.last_seen_at NULLS LAST, c.id",
+                 "c.last_seen_at DESC NULLS LAST, c.id"),
+    MB_CUST_LIST("created_at", "c.created_at, c.id",
+                 "c.created_at DESC, c.id DESC"),
+    MB_CUST_LIST("status_changed_at", "c.status_changed_at NULLS LAST, c.id",
+                 "c.status_changed_at DESC NULLS LAST, c.id")
+};
+
+
+static const ngx_mikrobill_pg_stmt_t  mb_cust_get_stmt = {
+    "mb_customers_get",
+    "SELECT " MB_CUST_COLUMNS " FROM customers c"
+    " LEFT JOIN routers r ON r.id = c.router_id WHERE c.id = $1::uuid",
+    1
+};
+
+
+/*
+ * The whole answer, built by PostgreSQL in one pass: compact arrays
+ * [id, name, lat, lng, conn_status], coordinates to 6 decimals (~0.1 m).
+ */
+static const ngx_mikrobill_pg_stmt_t  mb_cust_map_stmt = {
+    "mb_customers_map",
+    "SELECT '{\"data\":[' || coalesce(string_agg(format('[%s,%s,%s,%s,%s]',"
+    " to_json(c.id::text), to_json(c.name),"
+    " trim_scale(round(c.latitude::numeric, 6)),"
+    " trim_scale(round(c.longitude::numeric, 6)),"
+    " to_json(c.conn_status)), ','), '') || ']}'"
+    " FROM customers c WHERE c.latitude IS NOT NULL",
+    0
+};
+
+
+/*
+ * $2 name, $3 username, $4 service_type, $5 pppoe_username, $6
+ * pppoe_password_enc (NULL: keep), $7 static_ip, $8 router_id, $9 profile,
+ * $10 phone, $11 address, $12 latitude, $13 longitude, $14 status.
+ */
+static const ngx_mikrobill_pg_stmt_t  mb_cust_insert_stmt = {
+    "mb_customers_insert",
+    "WITH c AS (INSERT INTO customers (name, username, service_type,"
+    " pppoe_username, pppoe_password_enc, static_ip, router_id, profile,"
+    " phone, address, latitude, longitude, status, conn_status)"
+    " VALUES ($2::text, $3::text, $4::text, $5::text, $6::text, $7::inet,"
+    " $8::uuid, $9::text, $10::text, $11::text, $12::float8, $13::float8,"
+    " $14::text, CASE WHEN $4::text = 'static_ip' THEN 'unknown'"
+    " ELSE 'offline' END) RETURNING *)"
+    " SELECT " MB_CUST_COLUMNS " FROM c"
+    " LEFT JOIN routers r ON r.id = c.router_id"
+    " WHERE $1::text IS NULL",
+    14
+};
+
+
+/* the live status after an edit, from the row before it (c) */
+#define MB_NEW_CONN                                                           \
+    "(CASE WHEN $4::text = 'static_ip' THEN 'unknown'"                        \
+    " WHEN $5::text IS NULL THEN 'offline'"                                   \
+    " WHEN c.service_type IS DISTINCT FROM $4::text"                          \
+    " OR lower(c.pppoe_username) IS DISTINCT FROM lower($5::text)"            \
+    " OR c.router_id IS DISTINCT FROM $8::uuid THEN 'offline'"                \
+    " ELSE c.conn_status END)"
+
+static const ngx_mikrobill_pg_stmt_t  mb_cust_update_stmt = {
+    "mb_customers_update",
+    "WITH c AS (UPDATE customers c SET name = $2::text,"
+    " username = $3::text, service_type = $4::text,"
+    " pppoe_username = $5::text,"
+    " pppoe_password_enc = COALESCE($6::text, c.pppoe_password_enc),"
+    " static_ip = $7::inet, router_id = $8::uuid, profile = $9::text,"
+    " phone = $10::text, address = $11::text, latitude = $12::float8,"
+    " longitude = $13::float8, status = $14::text,"
+    " conn_status = " MB_NEW_CONN ","
+    " status_changed_at = CASE WHEN " MB_NEW_CONN " <> c.conn_status"
+    " THEN now() ELSE c.status_changed_at END,"
+    " session_address = CASE WHEN " MB_NEW_CONN " = 'online'"
+    " THEN c.session_address END,"
+    " uptime = CASE WHEN " MB_NEW_CONN " = 'online' THEN c.uptime END,"
+    " caller_id = CASE WHEN " MB_NEW_CONN " = 'online' THEN c.caller_id END,"
+    " updated_at = now()"
+    " WHERE c.id = $1::uuid RETURNING c.*)"
+    " SELECT " MB_CUST_COLUMNS " FROM c"
+    " LEFT JOIN routers r ON r.id = c.router_id",
+    14
+};
+
+
+static const ngx_mikrobill_pg_stmt_t  mb_cust_delete_stmt = {
+    "mb_customers_delete",
+    "DELETE FROM customers WHERE id = $1::uuid RETURNING id",
+    1
+};
+
+
+static mb_cust_req_t *mb_cust_req(ngx_mikrobill_ctx_t *ctx,
+    ngx_uint_t need_id);
+static json_t *mb_cust_json(PGresult *res, int row, int col);
+static void mb_cust_listed(void *data, PGresult *res, ngx_int_t rc);
+static void mb_cust_mapped(void *data, PGresult *res, ngx_int_t rc);
+static void mb_cust_found(void *data, PGresult *res, ngx_int_t rc);
+static void mb_cust_patch_base(void *data, PGresult *res, ngx_int_t rc);
+static void mb_cust_write(mb_cust_req_t *cr, json_t *body);
+static const char *mb_cust_validate(mb_cust_req_t *cr, json_t *body,
+    const char **message, ngx_uint_t *status);
+static const char *mb_cust_validate_more(mb_cust_req_t *cr, json_t *body,
+    const char **message);
+static ngx_int_t mb_cust_opt(json_t *body, const char *name,
+    const char **out);
+static ngx_int_t mb_cust_name_ok(const char *s, size_t min, size_t max);
+static const char *mb_cust_phone(ngx_pool_t *pool, const char *s);
+static const char *mb_cust_coord(ngx_pool_t *pool, json_t *v, double max);
+static void mb_cust_saved(void *data, PGresult *res, ngx_int_t rc);
+static void mb_cust_deleted(void *data, PGresult *res, ngx_int_t rc);
+static ngx_int_t mb_cust_result(mb_cust_req_t *cr, PGresult *res,
+    ngx_int_t rc);
+
+
+static mb_cust_req_t *
+mb_cust_req(ngx_mikrobill_ctx_t *ctx, ngx_uint_t need_id)
+{
+    const char     *id;
+    mb_cust_req_t  *cr;
+
+    cr = ngx_pcalloc(ctx->request->pool, sizeof(mb_cust_req_t));
+    if (cr == NULL) {
+        ngx_mikrobill_api_send(ctx->request, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               NULL);
+        return NULL;
+    }
+
+    cr->ctx = ctx;
+    ctx->data = cr;
+
+    if (need_id) {
+        /* on failure the request is answered and its pool gone */
+        id = ngx_mikrobill_api_path_uuid(ctx, MB_ID_MSG);
+        if (id == NULL) {
+            return NULL;
+        }
+
+        cr->id = id;
+    }
+
+    return cr;
+}
+
+
+/* a customer as the API shows it: never the PPPoE password */
+
+typedef enum {
+    mb_f_str = 0,     /* text, null for SQL NULL */
+    mb_f_real,
+    mb_f_bool
+} mb_field_kind_e;
+
+static const struct {
+    const char       *name;
+    mb_field_kind_e   kind;
+} mb_cust_fields[] = {
+    { "id", mb_f_str },
+    { "name", mb_f_str },
+    { "username", mb_f_str },
+    { "service_type", mb_f_str },
+    { "pppoe_username", mb_f_str },
+    { "static_ip", mb_f_str },
+    { "router_id", mb_f_str },
+    { "router_name", mb_f_str },
+    { "profile", mb_f_str },
+    { "phone", mb_f_str },
+    { "address", mb_f_str },
+    { "latitude", mb_f_real },
+    { "longitude", mb_f_real },
+    { "status", mb_f_str },
+    { "conn_status", mb_f_str },
+    { "last_seen_at", mb_f_str },
+    { "session_address", mb_f_str },
+    { "uptime", mb_f_str },
+    { "caller_id", mb_f_str },
+    { "status_changed_at", mb_f_str },
+    { "created_at", mb_f_str },
+    { "updated_at", mb_f_str },
+    { "has_pppoe_password", mb_f_bool },
+    { NULL, 0 }
+};
+
+
+static json_t *
+mb_cust_json(PGresult *res, int row, int col)
+{
+    int      i;
+    json_t  *obj, *v;
+
+    obj = json_object();
+
+    for (i = 0; obj != NULL && mb_cust_fields[i].name; i++) {
+
+        switch (mb_cust_fields[i].kind) {
+
+        case mb_f_real:
+            v = ngx_mikrobill_api_json_real(res, row, col + i);
+            break;
+
+        case mb_f_bool:
+            v = json_boolean(PQgetvalue(res, row, col + i)[0] == 't');
+            break;
+
+        default:
+            v = ngx_mikrobill_json_from_field(res, row, col + i);
+        }
+
+        if (v == NULL
+            || json_object_set_new(obj, mb_cust_fields[i].name, v) != 0)
+        {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+
+    return obj;
+}
+
+
+/* GET /api/customers */
+
+static const char *
+mb_cust_enum_arg(ngx_http_request_t *r, const char *name,
+    const char *const *allowed, ngx_int_t *index)
+{
+    const char  *v;
+    ngx_int_t    i;
+
+    v = ngx_mikrobill_api_arg(r, name, 64);
+
+    if (v == NULL || v == (const char *) NGX_CONF_ERROR) {
+        return v;
+    }
+
+    for (i = 0; allowed[i]; i++) {
+        if (ngx_strcmp(v, allowed[i]) == 0) {
+            if (index) {
+                *index = i;
+            }
+
+            return allowed[i];
+        }
+    }
+
+    return (const char *) NGX_CONF_ERROR;
+}
+
+
+static const char  *mb_conn_statuses[] = {
+    "online", "offline", "unknown", NULL
+};
+
+static const char  *mb_service_types[] = {
+    "pppoe", "hotspot", "static_ip", NULL
+};
+
+static const char  *mb_statuses[] = {
+    "active", "suspended", "inactive", NULL
+};
+
+static const char  *mb_orders[] = { "asc", "desc", NULL };
+
+
+void
+ngx_mikrobill_customers_list(ngx_mikrobill_ctx_t *ctx)
+{
+    const char          *q, **values;
+    ngx_int_t            sort, order;
+    mb_cust_req_t       *cr;
+    ngx_http_request_t  *r = ctx->request;
+
+    cr = mb_cust_req(ctx, 0);
+    if (cr == NULL) {
+        return;
+    }
+
+    values = cr->values;
+
+#define MB_BAD(v)  ((v) == (const char *) NGX_CONF_ERROR)
+
+    values[0] = mb_cust_enum_arg(r, "conn_status", mb_conn_statuses, NULL);
+    if (MB_BAD(values[0])) {
+        ngx_mikrobill_api_invalid(r, "conn_status", "conn_status harus "
+                                  "online, offline atau unknown");
+        return;
+    }
+
+    values[1] = mb_cust_enum_arg(r, "service_type", mb_service_types, NULL);
+    if (MB_BAD(values[1])) {
+        ngx_mikrobill_api_invalid(r, "service_type", MB_SERVICE_MSG);
+        return;
+    }
+
+    values[2] = ngx_mikrobill_api_arg(r, "router_id", 64);
+    if (MB_BAD(values[2])
+        || (values[2] && ngx_mikrobill_api_uuid_ok(values[2]) != NGX_OK))
+    {
+        ngx_mikrobill_api_invalid(r, "router_id", MB_ROUTER_MSG);
+        return;
+    }
+
+    values[3] = mb_cust_enum_arg(r, "status", mb_statuses, NULL);
+    if (MB_BAD(values[3])) {
+        ngx_mikrobill_api_invalid(r, "status", MB_STATUS_MSG);
+        return;
+    }
+
+    q = ngx_mikrobill_api_arg(r, "q", MB_Q_MAX);
+    if (MB_BAD(q)) {
+        ngx_mikrobill_api_invalid(r, "q", "Kata kunci pencarian tidak valid "
+                                  "(maksimal 200 byte)");
+        return;
+    }
+
+    values[4] = q ? ngx_mikrobill_api_pattern(r->pool, q) : NULL;
+    if (q && values[4] == NULL) {
+        ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+
+    if (ngx_mikrobill_api_num_arg(r, "limit", MB_LIMIT, MB_LIMIT_MAX,
+                                  &cr->limit, &values[5])
+        != NGX_OK
+        || cr->limit < 1)
+    {
+        ngx_mikrobill_api_invalid(r, "limit", "limit harus 1-200");
+        return;
+    }
+
+    if (ngx_mikrobill_api_num_arg(r, "offset", 0, NGX_MAX_INT32_VALUE,
+                                  &cr->offset, &values[6])
+        != NGX_OK)
+    {
+        ngx_mikrobill_api_invalid(r, "offset",
+                                  "offset harus bilangan bulat >= 0");
+        return;
+    }
+
+    sort = 0;
+    order = 0;
+
+    if (MB_BAD(mb_cust_enum_arg(r, "sort", mb_cust_sorts, &sort))) {
+        ngx_mikrobill_api_invalid(r, "sort", "sort harus salah satu dari "
+                                  "name, username, conn_status, "
+                                  "last_seen_at, created_at, "
+                                  "status_changed_at");
+        return;
+    }
+
+    if (MB_BAD(mb_cust_enum_arg(r, "order", mb_orders, &order))) {
+        ngx_mikrobill_api_invalid(r, "order", "order harus asc atau desc");
+        return;
+    }
+
+#undef MB_BAD
+
+    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_list_stmts[sort * 2 + order],
+                                  values, mb_cust_listed, cr);
+}
+
+
+static void
+mb_cust_listed(void *data, PGresult *res, ngx_int_t rc)
+{
+    mb_cust_req_t  *cr = data;
+
+    int                  i;
+    json_t              *arr, *one;
+    ngx_http_request_t  *r = cr->ctx->request;
+
+    if (mb_cust_result(cr, res, rc) != NGX_OK) {
+        return;
+    }
+
+    arr = json_array();
+
+    if (arr == NULL || PQntuples(res) < 1) {
+        json_decref(arr);
+        ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+
+        /* the one row of an empty page has only the total */
+        if (PQgetisnull(res, i, 1)) {
+            continue;
+        }
+
+        one = mb_cust_json(res, i, 1);
+
+        if (one == NULL || json_array_append_new(arr, one) != 0) {
+            json_decref(arr);
+            ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+            return;
+        }
+    }
+
+    ngx_mikrobill_api_send_precise(r, NGX_HTTP_OK,
+        json_pack("{s:o, s:I, s:I, s:I}", "data", arr,
+                  "total", (json_int_t) atoll(PQgetvalue(res, 0, 0)),
+                  "limit", (json_int_t) cr->limit,
+                  "offset", (json_int_t) cr->offset));
+}
+
+
+/* GET /api/customers/map */
+
+void
+ngx_mikrobill_customers_map(ngx_mikrobill_ctx_t *ctx)
+{
+    mb_cust_req_t  *cr;
+
+    cr = mb_cust_req(ctx, 0);
+    if (cr == NULL) {
+        return;
+    }
+
+    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_map_stmt, NULL,
+                                  mb_cust_mapped, cr);
+}
+
+
+static void
+mb_cust_mapped(void *data, PGresult *res, ngx_int_t rc)
+{
+    mb_cust_req_t  *cr = data;
+
+    size_t               len;
+    u_char              *p;
+    ngx_http_request_t  *r = cr->ctx->request;
+
+    if (mb_cust_result(cr, res, rc) != NGX_OK) {
+        return;
+    }
+
+    if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
+        ngx_mikrobill_api_sql_failed(r, NULL, "customers map");
+        return;
+    }
+
+    len = PQgetlength(res, 0, 0);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+
+    ngx_memcpy(p, PQgetvalue(res, 0, 0), len);
+
+    ngx_mikrobill_respond_raw(r, NGX_HTTP_OK, p, len);
+}
+
+
+/* GET /api/customers/{id} */
+
+void
+ngx_mikrobill_customers_get(ngx_mikrobill_ctx_t *ctx)
+{
+    mb_cust_req_t  *cr;
+
+    cr = mb_cust_req(ctx, 1);
+    if (cr == NULL) {
+        return;
+    }
+
+    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_get_stmt, &cr->id,
+                                  mb_cust_found, cr);
+}
+
+
+static void
+mb_cust_found(void *data, PGresult *res, ngx_int_t rc)
+{
+    mb_cust_req_t  *cr = data;
+
+    ngx_http_request_t  *r = cr->ctx->request;
+
+    if (mb_cust_result(cr, res, rc) != NGX_OK) {
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                    MB_NOT_FOUND_MSG);
+        return;
+    }
+
+    ngx_mikrobill_api_send_precise(r, NGX_HTTP_OK, mb_cust_json(res, 0, 0));
+}
+
+
+/* POST /api/customers, PUT/PATCH /api/customers/{id} */
+
+void
+ngx_mikrobill_customers_create(ngx_mikrobill_ctx_t *ctx)
+{
+    mb_cust_req_t  *cr;
+
+    cr = mb_cust_req(ctx, 0);
+    if (cr == NULL) {
+        return;
+    }
+
+    cr->mode = mb_cust_create_e;
+    mb_cust_write(cr, ctx->body);
+}
+
+
+void
+ngx_mikrobill_customers_update(ngx_mikrobill_ctx_t *ctx)
+{
+    mb_cust_req_t  *cr;
+
+    cr = mb_cust_req(ctx, 1);
+    if (cr == NULL) {
+        return;
+    }
+
+    if (ctx->request->method == NGX_HTTP_PUT) {
+        cr->mode = mb_cust_put_e;
+        mb_cust_write(cr, ctx->body);
+        return;
+    }
+
+    cr->mode = mb_cust_patch_e;
+
+    if (ctx->body == NULL) {
+        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_BAD_REQUEST,
+                                    "validation_failed",
+                                    "Body harus berupa objek JSON");
+        return;
+    }
+
+    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_get_stmt, &cr->id,
+                                  mb_cust_patch_base, cr);
+}
+
+
+static void
+mb_cust_merged_cleanup(void *data)
+{
+    json_decref((json_t *) data);
+}
+
+
+static void
+mb_cust_patch_base(void *data, PGresult *res, ngx_int_t rc)
+{
+    mb_cust_req_t  *cr = data;
+
+    json_t              *stored;
+    ngx_pool_cleanup_t  *cln;
+    ngx_http_request_t  *r = cr->ctx->request;
+
+    if (mb_cust_result(cr, res, rc) != NGX_OK) {
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                    MB_NOT_FOUND_MSG);
+        return;
+    }
+
+    stored = mb_cust_json(res, 0, 0);
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+
+    if (stored == NULL || cln == NULL
+        || json_object_update(stored, cr->ctx->body) != 0)
+    {
+        json_decref(stored);
+        ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        return;
+    }
+
+    cln->handler = mb_cust_merged_cleanup;
+    cln->data = stored;
+    cr->merged = stored;
+
+    mb_cust_write(cr, stored);
+}
+
+
+static void
+mb_cust_write(mb_cust_req_t *cr, json_t *body)
+{
+    const char          *field, *message;
+    ngx_uint_t           status;
+    ngx_http_request_t  *r = cr->ctx->request;
+
+    if (body == NULL || !json_is_object(body)) {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "validation_failed",
+                                    "Body harus berupa objek JSON");
+        return;
+    }
+
+    status = NGX_HTTP_BAD_REQUEST;
+    message = NULL;
+
+    field = mb_cust_validate(cr, body, &message, &status);
+
+    if (field != NULL) {
+        if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+            ngx_mikrobill_respond_error(r, status, "not_configured",
+                                        message);
+            return;
+        }
+
+        ngx_mikrobill_api_invalid(r, field, message);
+        return;
+    }
+
+    cr->values[0] = cr->id;
+
+    (void) ngx_mikrobill_api_exec(cr->ctx,
+                                  cr->mode == mb_cust_create_e
+                                  ? &mb_cust_insert_stmt
+                                  : &mb_cust_update_stmt,
+                                  cr->values, mb_cust_saved, cr);
+}
+
+
+/* the field at fault, or NULL with cr->values[1..13] set */
+static const char *
+mb_cust_validate(mb_cust_req_t *cr, json_t *body, const char **message,
+    ngx_uint_t *status)
+{
+    char               *sealed;
+    size_t              len, n;
+    ngx_int_t           rc;
+    const char         *s, **values = cr->values;
+    ngx_pool_t         *pool = cr->ctx->request->pool;
+    ngx_mikrobill_main_conf_t  *mcf = cr->ctx->mcf;
+
+    rc = ngx_mikrobill_api_str(body, "name", &values[1]);
+    if (rc != NGX_OK || values[1][0] == '\0'
+        || ngx_mikrobill_api_chars(values[1]) > 120)
+    {
+        *message = MB_NAME_MSG;
+        return "name";
+    }
+
+    rc = ngx_mikrobill_api_str(body, "username", &values[2]);
+    if (rc != NGX_OK || mb_cust_name_ok(values[2], 3, 64) != NGX_OK) {
+        *message = MB_USERNAME_MSG;
+        return "username";
+    }
+
+    rc = ngx_mikrobill_api_str(body, "service_type", &s);
+    values[3] = rc == NGX_DECLINED ? "pppoe" : s;
+    if (rc == NGX_ERROR
+        || (rc == NGX_OK && ngx_strcmp(s, "pppoe") != 0
+            && ngx_strcmp(s, "hotspot") != 0
+            && ngx_strcmp(s, "static_ip") != 0))
+    {
+        *message = MB_SERVICE_MSG;
+        return "service_type";
+    }
+
+    rc = mb_cust_opt(body, "pppoe_username", &values[4]);
+    if (rc == NGX_ERROR
+        || (values[4] && mb_cust_name_ok(values[4], 1, 64) != NGX_OK))
+    {
+        *message = MB_PPPOE_MSG;
+        return "pppoe_username";
+    }
+
+    rc = ngx_mikrobill_api_str(body, "pppoe_password", &s);
+    if (rc == NGX_ERROR || (rc == NGX_OK && ngx_strlen(s) > MB_PASSWORD_MAX))
+    {
+        *message = MB_PPPOE_PW_MSG;
+        return "pppoe_password";
+    }
+
+    if (rc == NGX_OK && s[0] != '\0') {
+
+        if (!mcf->has_secret_key) {
+            *status = NGX_HTTP_SERVICE_UNAVAILABLE;
+            *message = MB_NO_KEY_MSG;
+            return "pppoe_password";
+        }
+
+        len = ngx_strlen(s);
+        n = ngx_mikrobill_secret_sealed_size(len);
+
+        sealed = ngx_pnalloc(pool, n);
+        if (sealed == NULL
+            || ngx_mikrobill_secret_seal(mcf->secret_key,
+                                         NGX_MIKROBILL_SECRET_CUSTOMER_PPPOE,
+                                         (const u_char *) s, len, sealed, n)
+               != 0)
+        {
+            *message = NGX_MIKROBILL_INTERNAL_MSG;
+            return "pppoe_password";
+        }
+
+        values[5] = sealed;
+        OPENSSL_cleanse((void *) s, len);
+    }
+
+    return mb_cust_validate_more(cr, body, message);
+}
+
+
+static const char *
+mb_cust_validate_more(mb_cust_req_t *cr, json_t *body, const char **message)
+{
+    json_t       *lat, *lng;
+    ngx_int_t     rc;
+    const char   *s, **values = cr->values;
+    ngx_pool_t   *pool = cr->ctx->request->pool;
+
+    rc = mb_cust_opt(body, "static_ip", &values[6]);
+    if (rc == NGX_ERROR
+        || (values[6] && ngx_mikrobill_api_ipv4_ok(values[6]) != NGX_OK))
+    {
+        *message = MB_IP_MSG;
+        return "static_ip";
+    }
+
+    if (values[6] == NULL && ngx_strcmp(values[3], "static_ip") == 0) {
+        *message = MB_IP_REQ_MSG;
+        return "static_ip";
+    }
+
+    rc = mb_cust_opt(body, "router_id", &values[7]);
+    if (rc == NGX_ERROR
+        || (values[7] && ngx_mikrobill_api_uuid_ok(values[7]) != NGX_OK))
+    {
+        *message = MB_ROUTER_MSG;
+        return "router_id";
+    }
+
+    rc = mb_cust_opt(body, "profile", &values[8]);
+    if (rc == NGX_ERROR
+        || (values[8] && ngx_mikrobill_api_chars(values[8]) > 64))
+    {
+        *message = MB_PROFILE_MSG;
+        return "profile";
+    }
+
+    rc = mb_cust_opt(body, "phone", &s);
+    if (rc == NGX_ERROR) {
+        *message = MB_PHONE_MSG;
+        return "phone";
+    }
+
+    if (s != NULL) {
+        values[9] = mb_cust_phone(pool, s);
+
+        if (values[9] == NULL) {
+            *message = MB_PHONE_MSG;
+            return "phone";
+        }
+    }
+
+    rc = ngx_mikrobill_api_str(body, "address", &values[10]);
+    if (rc == NGX_ERROR
+        || (rc == NGX_OK && ngx_mikrobill_api_chars(values[10]) > 500))
+    {
+        *message = MB_ADDRESS_MSG;
+        return "address";
+    }
+
+    if (values[10] == NULL) {
+        values[10] = "";
+    }
+
+    lat = json_object_get(body, "latitude");
+    lng = json_object_get(body, "longitude");
+
+    if (lat != NULL && !json_is_null(lat)) {
+        values[11] = mb_cust_coord(pool, lat, 90);
+
+        if (values[11] == NULL) {
+            *message = MB_LAT_MSG;
+            return "latitude";
+        }
+    }
+
+    if (lng != NULL && !json_is_null(lng)) {
+        values[12] = mb_cust_coord(pool, lng, 180);
+
+        if (values[12] == NULL) {
+            *message = MB_LNG_MSG;
+            return "longitude";
+        }
+    }
+
+    if ((values[11] == NULL) != (values[12] == NULL)) {
+        *message = MB_COORD_MSG;
+        return values[11] ? "longitude" : "latitude";
+    }
+
+    rc = ngx_mikrobill_api_str(body, "status", &s);
+    values[13] = rc == NGX_DECLINED ? "active" : s;
+    if (rc == NGX_ERROR
+        || (rc == NGX_OK && ngx_strcmp(s, "active") != 0
+            && ngx_strcmp(s, "suspended") != 0
+            && ngx_strcmp(s, "inactive") != 0))
+    {
+        *message = MB_STATUS_MSG;
+        return "status";
+    }
+
+    return NULL;
+}
+
+
+/* an optional text: absent, null and "" are all NULL */
+static ngx_int_t
+mb_cust_opt(json_t *body, const char *name, const char **out)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_mikrobill_api_str(body, name, out);
+
+    if (rc == NGX_OK && (*out)[0] == '\0') {
+        *out = NULL;
+    }
+
+    return rc == NGX_ERROR ? NGX_ERROR : NGX_OK;
+}
+
+
+/* ^[A-Za-z0-9._@-]{min,max}$ */
+static ngx_int_t
+mb_cust_name_ok(const char *s, size_t min, size_t max)
+{
+    size_t  i, len;
+    u_char  ch;
+
+    len = ngx_strlen(s);
+    if (len < min || len > max) {
+        return NGX_DECLINED;
+    }
+
+    for (i = 0; i < len; i++) {
+        ch = (u_char) s[i];
+
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z')
+              || (ch >= '0' && ch <= '9') || ch == '.' || ch == '_'
+              || ch == '@' || ch == '-'))
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A WhatsApp number as digits only: "+<E.164>" keeps its digits, "08..."
+ * becomes "628...", digits already starting with "62" stay.  Blanks, '-',
+ * '.' and parentheses are ignored.  8-15 digits, no leading zero.
+ */
+static const char *
+mb_cust_phone(ngx_pool_t *pool, const char *s)
+{
+    u_char      *out, *p;
+    size_t       n;
+    ngx_flag_t   plus;
+
+    out = ngx_pnalloc(pool, ngx_strlen(s) + 2);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    p = out;
+    plus = 0;
+    n = 0;
+
+    for ( /* void */ ; *s; s++) {
+        if (*s == ' ' || *s == '-' || *s == '.' || *s == '(' || *s == ')') {
+            continue;
+        }
+
+        if (*s == '+' && n == 0 && !plus) {
+            plus = 1;
+            continue;
+        }
+
+        if (*s < '0' || *s > '9') {
+            return NULL;
+        }
+
+        if (n == 0 && !plus && *s == '0') {
+            /* national form: 08... -> 628... */
+            *p++ = '6';
+            *p++ = '2';
+            n = 2;
+
+            if (s[1] != '8') {
+                return NULL;
+            }
+
+            continue;
+        }
+
+        if (n == 0 && *s == '0') {
+            return NULL;
+        }
+
+        if (n == 0 && !plus && !(s[0] == '6' && s[1] == '2')) {
+            return NULL;
+        }
+
+        *p++ = *s;
+        n++;
+    }
+
+    if (n < 8 || n > 15) {
+        return NULL;
+    }
+
+    *p = '\0';
+
+    return (const char *) out;
+}
+
+
+static const char *
+mb_cust_coord(ngx_pool_t *pool, json_t *v, double max)
+{
+    char    *buf;
+    double   d;
+
+    if (!json_is_number(v)) {
+        return NULL;
+    }
+
+    d = json_number_value(v);
+
+    if (!(d >= -max && d <= max)) {
+        return NULL;
+    }
+
+    buf = ngx_pnalloc(pool, 32);
+    if (buf == NULL) {
+        return NULL;
+    }
+
+    snprintf(buf, 32, "%.17g", d);
+
+    return buf;
+}
+
+
+static void
+mb_cust_saved(void *data, PGresult *res, ngx_int_t rc)
+{
+    mb_cust_req_t  *cr = data;
+
+    const char          *state, *constraint;
+    ngx_http_request_t  *r = cr->ctx->request;
+
+    rc = ngx_mikrobill_api_pg_result(r, res, rc);
+    if (rc == NGX_ERROR) {
+        return;
+    }
+
+    if (rc != NGX_OK) {
+        state = ngx_mikrobill_pg_sqlstate(res);
+        constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+
+        if (constraint == NULL) {
+            constraint = "";
+        }
+
+        if (ngx_strcmp(state, "23505") == 0) {
+            ngx_flag_t  pppoe = ngx_strstr(constraint, "pppoe") != NULL;
+
+            ngx_mikrobill_api_send(r, NGX_HTTP_CONFLICT,
+                json_pack("{s:s, s:s, s:s}", "error", "conflict",
+                          "message", pppoe
+                          ? "Username PPPoE sudah dipakai di router ini"
+                          : "Username pelanggan sudah dipakai",
+                          "field", pppoe ? "pppoe_username" : "username"));
+            return;
+        }
+
+        if (ngx_strcmp(state, "23503") == 0) {
+            ngx_mikrobill_api_send(r, 422,
+                json_pack("{s:s, s:s, s:s}", "error", "validation_failed",
+                          "message", MB_NO_ROUTER_MSG,
+                          "field", "router_id"));
+            return;
+        }
+
+        if (ngx_strcmp(state, "23514") == 0) {
+            ngx_mikrobill_api_invalid(r, constraint,
+                                      "Data pelanggan tidak valid");
+            return;
+        }
+
+        ngx_mikrobill_api_sql_failed(r, res, "customers");
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                    MB_NOT_FOUND_MSG);
+        return;
+    }
+
+    ngx_mikrobill_api_send_precise(r, cr->mode == mb_cust_create_e
+                                      ? NGX_HTTP_CREATED : NGX_HTTP_OK,
+                                   mb_cust_json(res, 0, 0));
+}
+
+
+/* DELETE /api/customers/{id} */
+
+void
+ngx_mikrobill_customers_delete(ngx_mikrobill_ctx_t *ctx)
+{
+    mb_cust_req_t  *cr;
+
+    cr = mb_cust_req(ctx, 1);
+    if (cr == NULL) {
+        return;
+    }
+
+    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_delete_stmt, &cr->id,
+                                  mb_cust_deleted, cr);
+}
+
+
+static void
+mb_cust_deleted(void *data, PGresult *res, ngx_int_t rc)
+{
+    mb_cust_req_t  *cr = data;
+
+    ngx_http_request_t  *r = cr->ctx->request;
+
+    if (mb_cust_result(cr, res, rc) != NGX_OK) {
+        return;
+    }
+
+    if (PQntuples(res) != 1) {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                    MB_NOT_FOUND_MSG);
+        return;
+    }
+
+    ngx_mikrobill_api_send(r, NGX_HTTP_OK,
+                           json_pack("{s:s}", "status", "deleted"));
+}
+
+
+/* NGX_OK, or answered (503, 500) */
+static ngx_int_t
+mb_cust_result(mb_cust_req_t *cr, PGresult *res, ngx_int_t rc)
+{
+    ngx_http_request_t  *r = cr->ctx->request;
+
+    rc = ngx_mikrobill_api_pg_result(r, res, rc);
+
+    if (rc == NGX_DECLINED) {
+        ngx_mikrobill_api_sql_failed(r, res, "customers");
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
