@@ -52,6 +52,9 @@ static const mb_conf_key_t  mb_conf_keys[] = {
     { "router_lease_ms", MB_CONF_UINT, MB_OFF(router_lease_ms), 1000,
       600000 },
     { "router_reload_s", MB_CONF_UINT, MB_OFF(router_reload_s), 1, 86400 },
+    { "sync_interval_s", MB_CONF_UINT, MB_OFF(sync_interval_s), 1, 86400 },
+    { "sync_timeout_ms", MB_CONF_UINT, MB_OFF(sync_timeout_ms), 100,
+      600000 },
 };
 
 #define MB_CONF_NKEYS  (sizeof(mb_conf_keys) / sizeof(mb_conf_keys[0]))
@@ -67,6 +70,8 @@ mb_config_init(mb_config_t *cfg)
     cfg->password_iterations = NGX_MIKROBILL_PASSWORD_ITERATIONS;
     cfg->router_lease_ms = 15000;
     cfg->router_reload_s = 60;
+    cfg->sync_interval_s = 120;
+    cfg->sync_timeout_ms = 10000;
 }
 
 

@@ -26,6 +26,8 @@ typedef struct {
     char            *secret_key_file;     /* NULL: no router passwords */
     unsigned         router_lease_ms;     /* lease TTL of a router */
     unsigned         router_reload_s;     /* registry re-read period */
+    unsigned         sync_interval_s;     /* live status sync period */
+    unsigned         sync_timeout_ms;     /* a sync's router fetch */
 } mb_config_t;
 
 

@@ -11,6 +11,7 @@
 void mb_cmd_ping(mb_job_t *job);
 void mb_cmd_router_test(mb_job_t *job);
 void mb_cmd_router_exec(mb_job_t *job);
+void mb_cmd_sync_now(mb_job_t *job);
 
 
 static const struct {
@@ -20,6 +21,7 @@ static const struct {
     { "ping", mb_cmd_ping },
     { "router.test", mb_cmd_router_test },
     { "router.exec", mb_cmd_router_exec },
+    { "sync.now", mb_cmd_sync_now },
 };
 
 

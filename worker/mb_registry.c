@@ -120,6 +120,13 @@ mb_registry_key(mb_registry_t *reg, const char **err)
 
 
 mb_router_t *
+mb_registry_routers(mb_registry_t *reg)
+{
+    return reg->routers;
+}
+
+
+mb_router_t *
 mb_registry_find(mb_registry_t *reg, const char *id)
 {
     mb_router_t  *r;

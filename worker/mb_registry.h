@@ -22,6 +22,8 @@ void mb_registry_start(mb_registry_t *reg);
 mb_worker_t *mb_registry_worker(mb_registry_t *reg);
 /* the routers of the latest reload, by id; NULL when unknown */
 mb_router_t *mb_registry_find(mb_registry_t *reg, const char *id);
+/* the first router of the latest reload (then r->next); skip removed */
+mb_router_t *mb_registry_routers(mb_registry_t *reg);
 /* the secret key, or NULL (why in err) when it could not be loaded */
 const unsigned char *mb_registry_key(mb_registry_t *reg, const char **err);
 

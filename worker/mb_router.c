@@ -20,6 +20,7 @@
 #include "mb_monitor.h"
 #include "mb_redis.h"
 #include "mb_registry.h"
+#include "mb_sync.h"
 #include "ngx_mikrobill_secret.h"
 
 
@@ -123,8 +124,13 @@ mb_router_on_state(mb_ros_client_t *c, mb_ros_state_e state,
     mb_ros_err_e err, const char *reason, void *data)
 {
     mb_router_t  *r = data;
+    char          why[300];
 
     (void) c;
+
+    snprintf(why, sizeof(why), "%s: %s", mb_ros_err_name(err),
+             reason ? reason : "no details");
+    mb_sync_conn_state(r, state == MB_ROS_READY, why);
 
     mb_log_debug("router %s: %s%s%s", r->conf.name,
                  state == MB_ROS_READY ? "ready" : mb_router_err_code(err),
@@ -252,6 +258,7 @@ mb_router_owned(mb_router_t *r)
     mb_router_connect(r);
     mb_router_ensure_group(r);
     mb_monitor_resume(r);
+    mb_sync_start(r);
 }
 
 
@@ -266,6 +273,7 @@ mb_router_lost(mb_router_t *r, const char *why)
                 r->conf.id, why);
     r->owner = 0;
     r->group_ready = 0;
+    mb_sync_stop(r);
     mb_router_disconnect(r);
     mb_registry_streams_changed(r->reg);
 }
@@ -281,9 +289,11 @@ mb_router_update(mb_router_t *r, mb_router_conf_t *conf)
     memset(conf, 0, sizeof(*conf));
 
     if (r->owner) {
+        mb_sync_stop(r);
         mb_router_disconnect(r);
         mb_router_connect(r);
         mb_monitor_resume(r);
+        mb_sync_start(r);
     }
 }
 
@@ -296,6 +306,7 @@ mb_router_remove(mb_router_t *r)
 
     uv_timer_stop(&r->timer);
     r->group_ready = 0;
+    mb_sync_stop(r);
     mb_router_disconnect(r);
     mb_lease_release(r);
     r->removed = 1;

@@ -22,6 +22,7 @@
 typedef struct mb_registry_s  mb_registry_t;
 typedef struct mb_router_s    mb_router_t;
 typedef struct mb_monitor_s   mb_monitor_t;
+typedef struct mb_sync_s      mb_sync_t;
 
 
 /* a row of routers, as the worker needs it */
@@ -54,6 +55,7 @@ struct mb_router_s {
     int                group_ready;       /* stream group exists: read it */
     mb_ros_client_t   *client;            /* only while owner */
     mb_monitor_t      *monitors;
+    mb_sync_t         *sync;              /* only while owner */
     int                seen;              /* in the latest reload */
     int                removed;           /* freed when refs drop to 0 */
     unsigned           refs;              /* Redis callbacks in flight */
