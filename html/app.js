@@ -1,4 +1,6 @@
-// MikroBill login page and signed-in shell.  Plain JS, no build step.
+// MikroBill login page.  Plain JS, no build step.  Once signed in it goes
+// on to ?next= (a path of this site) or to Pelanggan; the pages themselves
+// share html/js/api.js and html/js/shell.js.
 //
 // The session lives in the HttpOnly mb_session cookie set by
 // POST /api/auth/login; nothing sensitive is kept in localStorage.  Writes
@@ -32,9 +34,15 @@ async function api(method, path, body) {
   return { status: res.status, json, res };
 }
 
+// where to go after login: ?next= when it is a path on this site
+function nextPage() {
+  const next = new URLSearchParams(location.search).get('next') || '';
+  return /^\/(?!\/)[^\\]*$/.test(next) && !next.startsWith('/index.html')
+    ? next : '/pelanggan.html';
+}
+
 function show(view) {
   $('login-view').classList.toggle('d-none', view !== 'login');
-  $('app-view').classList.toggle('d-none', view !== 'app');
 }
 
 function loginError(text) {
@@ -85,22 +93,11 @@ async function showApp() {
   const r = await api('GET', '/api/me');
   if (r.status !== 200 || !r.json || !r.json.user) {
     show('login');
+    $('username').focus();
     return;
   }
-  $('me-username').textContent = r.json.user.username;
-  $('me-role').textContent = r.json.user.role;
-  show('app');
-  const h = await api('GET', '/api/health');
-  $('health').textContent = h.status === 200 ? 'normal'
-    : 'terganggu (' + ((h.json && h.json.message) || h.status) + ')';
-}
-
-async function onLogout() {
-  await api('POST', '/api/auth/logout');
-  show('login');
-  $('username').focus();
+  location.replace(nextPage());
 }
 
 $('login-form').addEventListener('submit', onLogin);
-$('logout-button').addEventListener('click', onLogout);
 showApp().catch(() => show('login'));
