@@ -80,7 +80,10 @@ typedef struct {
     " host(c.static_ip), c.router_id, r.name, c.profile, c.phone,"            \
     " c.address, c.latitude, c.longitude, c.status, c.conn_status, "          \
     NGX_MIKROBILL_TS("c.last_seen_at") ", host(c.session_address),"           \
-    " c.uptime, c.caller_id, "                                                \
+    /* live: from the session's start (sql/004, sql/006) */                  \
+    " CASE WHEN c.conn_status = 'online' AND c.session_started_at"           \
+    " IS NOT NULL THEN mb_uptime(c.session_started_at) ELSE c.uptime END,"    \
+    " c.caller_id, "                                                          \
     NGX_MIKROBILL_TS("c.status_changed_at") ", "                              \
     NGX_MIKROBILL_TS("c.created_at") ", "                                     \
     NGX_MIKROBILL_TS("c.updated_at") ","                                      \
@@ -199,6 +202,8 @@ static const ngx_mikrobill_pg_stmt_t  mb_cust_update_stmt = {
     " session_address = CASE WHEN " MB_NEW_CONN " = 'online'"
     " THEN c.session_address END,"
     " uptime = CASE WHEN " MB_NEW_CONN " = 'online' THEN c.uptime END,"
+    " session_started_at = CASE WHEN " MB_NEW_CONN " = 'online'"
+    " THEN c.session_started_at END,"
     " caller_id = CASE WHEN " MB_NEW_CONN " = 'online' THEN c.caller_id END,"
     " updated_at = now()"
     " WHERE c.id = $1::uuid RETURNING c.*)"

@@ -304,6 +304,18 @@ ok(!grep({ $_->[1] =~ /^Pelanggan 0[5-9]$/ } @{ $r->{json}{data} }),
    'no coordinates, not on the map');
 like($r->{body}, qr/^\{"data":\[\[/, 'compact arrays');
 
+# ------------------------------------------------------------ live uptime
+
+# the sync stores when a session started (sql/004); the API counts from it
+mb_psql("UPDATE customers SET conn_status = 'online', uptime = '0s',"
+        . " session_started_at = now() - interval '1 hour 2 minutes'"
+        . " WHERE id = ?", $budi->{id});
+$r = api($adm, 'GET', "/api/customers/$budi->{id}");
+like($r->{json}{uptime}, qr/^1h2m\d*s?$/, "uptime counted from the start: "
+     . ($r->{json}{uptime} // 'undef'));
+mb_psql("UPDATE customers SET conn_status = 'offline',"
+        . " session_started_at = NULL WHERE id = ?", $budi->{id});
+
 # ------------------------------------------------------------ delete
 
 is(api($adm, 'DELETE', "/api/customers/$nop->{id}")->{status}, 200, 'DELETE: 200');
