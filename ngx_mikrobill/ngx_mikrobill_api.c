@@ -1,13 +1,46 @@
 /*
- * Helpers shared by the resource handlers (routers, customers, sync).
+ * Helpers shared by the resource handlers (routers, customers, sync, users).
  */
 
 
 #include "ngx_mikrobill_api.h"
 #include "ngx_mikrobill_json.h"
+#include "ngx_mikrobill_secret.h"
 
 #include <arpa/inet.h>
+#include <openssl/crypto.h>
 #include <stdlib.h>
+
+
+void *
+ngx_mikrobill_api_req(ngx_mikrobill_ctx_t *ctx, size_t size,
+    const char *id_message)
+{
+    const char               *id;
+    ngx_mikrobill_api_req_t  *req;
+
+    req = ngx_pcalloc(ctx->request->pool, size);
+    if (req == NULL) {
+        ngx_mikrobill_api_send(ctx->request, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               NULL);
+        return NULL;
+    }
+
+    req->ctx = ctx;
+    ctx->data = req;
+
+    if (id_message != NULL) {
+        /* on failure the request is answered and its pool (req) gone */
+        id = ngx_mikrobill_api_path_uuid(ctx, id_message);
+        if (id == NULL) {
+            return NULL;
+        }
+
+        req->id = id;
+    }
+
+    return req;
+}
 
 
 ngx_int_t
@@ -53,6 +86,41 @@ ngx_mikrobill_api_bool(json_t *body, const char *name, ngx_flag_t *out)
     *out = json_is_true(v);
 
     return NGX_OK;
+}
+
+
+const char *
+ngx_mikrobill_api_seal(ngx_mikrobill_ctx_t *ctx, const char *s,
+    const char *purpose, const char **message, ngx_uint_t *status)
+{
+    char                       *sealed;
+    size_t                      len, n;
+    ngx_mikrobill_main_conf_t  *mcf = ctx->mcf;
+
+    if (!mcf->has_secret_key) {
+        *status = NGX_HTTP_SERVICE_UNAVAILABLE;
+        *message = "Kunci enkripsi belum dikonfigurasi "
+                   "(mikrobill_secret_key_file)";
+        return NULL;
+    }
+
+    len = ngx_strlen(s);
+    n = ngx_mikrobill_secret_sealed_size(len);
+
+    sealed = ngx_pnalloc(ctx->request->pool, n);
+    if (sealed == NULL
+        || ngx_mikrobill_secret_seal(mcf->secret_key, purpose,
+                                     (const u_char *) s, len, sealed, n)
+           != 0)
+    {
+        *message = NGX_MIKROBILL_INTERNAL_MSG;
+        return NULL;
+    }
+
+    /* do not leave the secret in the parsed body */
+    OPENSSL_cleanse((void *) s, len);
+
+    return sealed;
 }
 
 
@@ -304,13 +372,59 @@ ngx_mikrobill_api_pattern(ngx_pool_t *pool, const char *s)
 
 
 void
+ngx_mikrobill_api_field_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *error, const char *field, const char *message)
+{
+    ngx_mikrobill_api_send(r, status,
+                           json_pack("{s:s, s:s, s:s}", "error", error,
+                                     "message", message, "field", field));
+}
+
+
+void
 ngx_mikrobill_api_invalid(ngx_http_request_t *r, const char *field,
     const char *message)
 {
-    ngx_mikrobill_api_send(r, NGX_HTTP_BAD_REQUEST,
-                           json_pack("{s:s, s:s, s:s}",
-                                     "error", "validation_failed",
-                                     "message", message, "field", field));
+    ngx_mikrobill_api_field_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "validation_failed", field, message);
+}
+
+
+void
+ngx_mikrobill_api_conflict(ngx_http_request_t *r, const char *field,
+    const char *message)
+{
+    ngx_mikrobill_api_field_error(r, NGX_HTTP_CONFLICT, "conflict", field,
+                                  message);
+}
+
+
+void
+ngx_mikrobill_api_no_body(ngx_http_request_t *r)
+{
+    ngx_mikrobill_respond_error(r, NGX_HTTP_BAD_REQUEST, "validation_failed",
+                                "Body harus berupa objek JSON");
+}
+
+
+void
+ngx_mikrobill_api_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    const char *field, const char *message)
+{
+    if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
+        ngx_mikrobill_respond_error(r, status, "not_configured", message);
+        return;
+    }
+
+    ngx_mikrobill_api_invalid(r, field, message);
+}
+
+
+void
+ngx_mikrobill_api_deleted(ngx_http_request_t *r)
+{
+    ngx_mikrobill_api_send(r, NGX_HTTP_OK,
+                           json_pack("{s:s}", "status", "deleted"));
 }
 
 
@@ -383,6 +497,81 @@ ngx_mikrobill_api_pg_result(ngx_http_request_t *r, PGresult *res,
     }
 
     return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_mikrobill_api_rows(ngx_http_request_t *r, PGresult *res, ngx_int_t rc,
+    const char *what)
+{
+    rc = ngx_mikrobill_api_pg_result(r, res, rc);
+
+    if (rc == NGX_DECLINED) {
+        ngx_mikrobill_api_sql_failed(r, res, what);
+        return NGX_ERROR;
+    }
+
+    return rc;
+}
+
+
+ngx_int_t
+ngx_mikrobill_api_found(ngx_http_request_t *r, PGresult *res,
+    const char *message)
+{
+    if (PQntuples(res) != 1) {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
+                                    message);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_mikrobill_api_one(ngx_http_request_t *r, PGresult *res, ngx_int_t rc,
+    const char *what, const char *not_found)
+{
+    if (ngx_mikrobill_api_rows(r, res, rc, what) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_mikrobill_api_found(r, res, not_found);
+}
+
+
+json_t *
+ngx_mikrobill_api_page(PGresult *res, ngx_mikrobill_api_row_pt row,
+    ngx_int_t limit, ngx_int_t offset)
+{
+    int      i;
+    json_t  *data, *one;
+
+    data = json_array();
+    if (data == NULL || PQntuples(res) < 1) {
+        json_decref(data);
+        return NULL;
+    }
+
+    for (i = 0; i < PQntuples(res); i++) {
+
+        /* the one row of an empty page has only the total */
+        if (PQgetisnull(res, i, 1)) {
+            continue;
+        }
+
+        one = row(res, i, 1);
+        if (one == NULL || json_array_append_new(data, one) != 0) {
+            json_decref(data);
+            return NULL;
+        }
+    }
+
+    return json_pack("{s:o, s:I, s:I, s:I}", "data", data,
+                     "total", (json_int_t) atoll(PQgetvalue(res, 0, 0)),
+                     "limit", (json_int_t) limit,
+                     "offset", (json_int_t) offset);
 }
 
 

@@ -20,7 +20,6 @@
 #include "ngx_mikrobill_pg.h"
 #include "ngx_mikrobill_secret.h"
 
-#include <openssl/crypto.h>
 #include <stdio.h>
 
 
@@ -53,8 +52,6 @@
 #define MB_LNG_MSG        "Longitude harus angka antara -180 dan 180"
 #define MB_COORD_MSG      "Latitude dan longitude harus diisi keduanya atau " \
                           "dikosongkan keduanya"
-#define MB_NO_KEY_MSG                                                         \
-    "Kunci enkripsi belum dikonfigurasi (mikrobill_secret_key_file)"
 
 
 typedef enum {
@@ -65,13 +62,12 @@ typedef enum {
 
 
 typedef struct {
-    ngx_mikrobill_ctx_t  *ctx;
-    mb_cust_mode_e        mode;
-    const char           *id;
-    const char           *values[14];
-    ngx_int_t             limit;
-    ngx_int_t             offset;
-    json_t               *merged;        /* PATCH: stored + body */
+    ngx_mikrobill_api_req_t   req;          /* first, see api.h */
+    mb_cust_mode_e            mode;
+    const char               *values[14];
+    ngx_int_t                 limit;
+    ngx_int_t                 offset;
+    json_t                   *merged;      /* PATCH: stored + body */
 } mb_cust_req_t;
 
 
@@ -220,9 +216,7 @@ static const ngx_mikrobill_pg_stmt_t  mb_cust_delete_stmt = {
 };
 
 
-static mb_cust_req_t *mb_cust_req(ngx_mikrobill_ctx_t *ctx,
-    ngx_uint_t need_id);
-static json_t *mb_cust_json(PGresult *res, int row, int col);
+static json_t *mb_cust_json(void *res, int row, int col);
 static void mb_cust_listed(void *data, PGresult *res, ngx_int_t rc);
 static void mb_cust_mapped(void *data, PGresult *res, ngx_int_t rc);
 static void mb_cust_found(void *data, PGresult *res, ngx_int_t rc);
@@ -239,38 +233,6 @@ static const char *mb_cust_phone(ngx_pool_t *pool, const char *s);
 static const char *mb_cust_coord(ngx_pool_t *pool, json_t *v, double max);
 static void mb_cust_saved(void *data, PGresult *res, ngx_int_t rc);
 static void mb_cust_deleted(void *data, PGresult *res, ngx_int_t rc);
-static ngx_int_t mb_cust_result(mb_cust_req_t *cr, PGresult *res,
-    ngx_int_t rc);
-
-
-static mb_cust_req_t *
-mb_cust_req(ngx_mikrobill_ctx_t *ctx, ngx_uint_t need_id)
-{
-    const char     *id;
-    mb_cust_req_t  *cr;
-
-    cr = ngx_pcalloc(ctx->request->pool, sizeof(mb_cust_req_t));
-    if (cr == NULL) {
-        ngx_mikrobill_api_send(ctx->request, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                               NULL);
-        return NULL;
-    }
-
-    cr->ctx = ctx;
-    ctx->data = cr;
-
-    if (need_id) {
-        /* on failure the request is answered and its pool gone */
-        id = ngx_mikrobill_api_path_uuid(ctx, MB_ID_MSG);
-        if (id == NULL) {
-            return NULL;
-        }
-
-        cr->id = id;
-    }
-
-    return cr;
-}
 
 
 /* a customer as the API shows it: never the PPPoE password */
@@ -313,7 +275,7 @@ static const struct {
 
 
 static json_t *
-mb_cust_json(PGresult *res, int row, int col)
+mb_cust_json(void *res, int row, int col)
 {
     int      i;
     json_t  *obj, *v;
@@ -400,7 +362,7 @@ ngx_mikrobill_customers_list(ngx_mikrobill_ctx_t *ctx)
     mb_cust_req_t       *cr;
     ngx_http_request_t  *r = ctx->request;
 
-    cr = mb_cust_req(ctx, 0);
+    cr = ngx_mikrobill_api_req(ctx, sizeof(mb_cust_req_t), NULL);
     if (cr == NULL) {
         return;
     }
@@ -495,43 +457,16 @@ mb_cust_listed(void *data, PGresult *res, ngx_int_t rc)
 {
     mb_cust_req_t  *cr = data;
 
-    int                  i;
-    json_t              *arr, *one;
-    ngx_http_request_t  *r = cr->ctx->request;
+    ngx_http_request_t  *r = cr->req.ctx->request;
 
-    if (mb_cust_result(cr, res, rc) != NGX_OK) {
+    if (ngx_mikrobill_api_rows(r, res, rc, "customers") != NGX_OK) {
         return;
-    }
-
-    arr = json_array();
-
-    if (arr == NULL || PQntuples(res) < 1) {
-        json_decref(arr);
-        ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
-        return;
-    }
-
-    for (i = 0; i < PQntuples(res); i++) {
-
-        /* the one row of an empty page has only the total */
-        if (PQgetisnull(res, i, 1)) {
-            continue;
-        }
-
-        one = mb_cust_json(res, i, 1);
-
-        if (one == NULL || json_array_append_new(arr, one) != 0) {
-            json_decref(arr);
-            ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
-            return;
-        }
     }
 
     ngx_mikrobill_api_send_precise(r, NGX_HTTP_OK,
-        json_pack("{s:o, s:I, s:I, s:I}", "data", arr,
-                  "total", (json_int_t) atoll(PQgetvalue(res, 0, 0)),
-                  "limit", (json_int_t) cr->limit,
-                  "offset", (json_int_t) cr->offset));
+                                   ngx_mikrobill_api_page(res, mb_cust_json,
+                                                          cr->limit,
+                                                          cr->offset));
 }
 
 
@@ -542,7 +477,7 @@ ngx_mikrobill_customers_map(ngx_mikrobill_ctx_t *ctx)
 {
     mb_cust_req_t  *cr;
 
-    cr = mb_cust_req(ctx, 0);
+    cr = ngx_mikrobill_api_req(ctx, sizeof(mb_cust_req_t), NULL);
     if (cr == NULL) {
         return;
     }
@@ -559,9 +494,9 @@ mb_cust_mapped(void *data, PGresult *res, ngx_int_t rc)
 
     size_t               len;
     u_char              *p;
-    ngx_http_request_t  *r = cr->ctx->request;
+    ngx_http_request_t  *r = cr->req.ctx->request;
 
-    if (mb_cust_result(cr, res, rc) != NGX_OK) {
+    if (ngx_mikrobill_api_rows(r, res, rc, "customers") != NGX_OK) {
         return;
     }
 
@@ -591,12 +526,12 @@ ngx_mikrobill_customers_get(ngx_mikrobill_ctx_t *ctx)
 {
     mb_cust_req_t  *cr;
 
-    cr = mb_cust_req(ctx, 1);
+    cr = ngx_mikrobill_api_req(ctx, sizeof(mb_cust_req_t), MB_ID_MSG);
     if (cr == NULL) {
         return;
     }
 
-    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_get_stmt, &cr->id,
+    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_get_stmt, &cr->req.id,
                                   mb_cust_found, cr);
 }
 
@@ -606,19 +541,14 @@ mb_cust_found(void *data, PGresult *res, ngx_int_t rc)
 {
     mb_cust_req_t  *cr = data;
 
-    ngx_http_request_t  *r = cr->ctx->request;
+    ngx_http_request_t  *r = cr->req.ctx->request;
 
-    if (mb_cust_result(cr, res, rc) != NGX_OK) {
-        return;
+    if (ngx_mikrobill_api_one(r, res, rc, "customers", MB_NOT_FOUND_MSG)
+        == NGX_OK)
+    {
+        ngx_mikrobill_api_send_precise(r, NGX_HTTP_OK,
+                                       mb_cust_json(res, 0, 0));
     }
-
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    MB_NOT_FOUND_MSG);
-        return;
-    }
-
-    ngx_mikrobill_api_send_precise(r, NGX_HTTP_OK, mb_cust_json(res, 0, 0));
 }
 
 
@@ -629,7 +559,7 @@ ngx_mikrobill_customers_create(ngx_mikrobill_ctx_t *ctx)
 {
     mb_cust_req_t  *cr;
 
-    cr = mb_cust_req(ctx, 0);
+    cr = ngx_mikrobill_api_req(ctx, sizeof(mb_cust_req_t), NULL);
     if (cr == NULL) {
         return;
     }
@@ -644,7 +574,7 @@ ngx_mikrobill_customers_update(ngx_mikrobill_ctx_t *ctx)
 {
     mb_cust_req_t  *cr;
 
-    cr = mb_cust_req(ctx, 1);
+    cr = ngx_mikrobill_api_req(ctx, sizeof(mb_cust_req_t), MB_ID_MSG);
     if (cr == NULL) {
         return;
     }
@@ -658,13 +588,11 @@ ngx_mikrobill_customers_update(ngx_mikrobill_ctx_t *ctx)
     cr->mode = mb_cust_patch_e;
 
     if (ctx->body == NULL) {
-        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_BAD_REQUEST,
-                                    "validation_failed",
-                                    "Body harus berupa objek JSON");
+        ngx_mikrobill_api_no_body(ctx->request);
         return;
     }
 
-    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_get_stmt, &cr->id,
+    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_get_stmt, &cr->req.id,
                                   mb_cust_patch_base, cr);
 }
 
@@ -683,15 +611,11 @@ mb_cust_patch_base(void *data, PGresult *res, ngx_int_t rc)
 
     json_t              *stored;
     ngx_pool_cleanup_t  *cln;
-    ngx_http_request_t  *r = cr->ctx->request;
+    ngx_http_request_t  *r = cr->req.ctx->request;
 
-    if (mb_cust_result(cr, res, rc) != NGX_OK) {
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    MB_NOT_FOUND_MSG);
+    if (ngx_mikrobill_api_one(r, res, rc, "customers", MB_NOT_FOUND_MSG)
+        != NGX_OK)
+    {
         return;
     }
 
@@ -699,7 +623,7 @@ mb_cust_patch_base(void *data, PGresult *res, ngx_int_t rc)
     cln = ngx_pool_cleanup_add(r->pool, 0);
 
     if (stored == NULL || cln == NULL
-        || json_object_update(stored, cr->ctx->body) != 0)
+        || json_object_update(stored, cr->req.ctx->body) != 0)
     {
         json_decref(stored);
         ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
@@ -719,12 +643,10 @@ mb_cust_write(mb_cust_req_t *cr, json_t *body)
 {
     const char          *field, *message;
     ngx_uint_t           status;
-    ngx_http_request_t  *r = cr->ctx->request;
+    ngx_http_request_t  *r = cr->req.ctx->request;
 
     if (body == NULL || !json_is_object(body)) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "validation_failed",
-                                    "Body harus berupa objek JSON");
+        ngx_mikrobill_api_no_body(r);
         return;
     }
 
@@ -734,19 +656,13 @@ mb_cust_write(mb_cust_req_t *cr, json_t *body)
     field = mb_cust_validate(cr, body, &message, &status);
 
     if (field != NULL) {
-        if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
-            ngx_mikrobill_respond_error(r, status, "not_configured",
-                                        message);
-            return;
-        }
-
-        ngx_mikrobill_api_invalid(r, field, message);
+        ngx_mikrobill_api_refuse(r, status, field, message);
         return;
     }
 
-    cr->values[0] = cr->id;
+    cr->values[0] = cr->req.id;
 
-    (void) ngx_mikrobill_api_exec(cr->ctx,
+    (void) ngx_mikrobill_api_exec(cr->req.ctx,
                                   cr->mode == mb_cust_create_e
                                   ? &mb_cust_insert_stmt
                                   : &mb_cust_update_stmt,
@@ -759,12 +675,8 @@ static const char *
 mb_cust_validate(mb_cust_req_t *cr, json_t *body, const char **message,
     ngx_uint_t *status)
 {
-    char               *sealed;
-    size_t              len, n;
-    ngx_int_t           rc;
-    const char         *s, **values = cr->values;
-    ngx_pool_t         *pool = cr->ctx->request->pool;
-    ngx_mikrobill_main_conf_t  *mcf = cr->ctx->mcf;
+    ngx_int_t     rc;
+    const char   *s, **values = cr->values;
 
     rc = ngx_mikrobill_api_str(body, "name", &values[1]);
     if (rc != NGX_OK || values[1][0] == '\0'
@@ -807,29 +719,12 @@ mb_cust_validate(mb_cust_req_t *cr, json_t *body, const char **message,
     }
 
     if (rc == NGX_OK && s[0] != '\0') {
-
-        if (!mcf->has_secret_key) {
-            *status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            *message = MB_NO_KEY_MSG;
+        values[5] = ngx_mikrobill_api_seal(cr->req.ctx, s,
+                                           NGX_MIKROBILL_SECRET_CUSTOMER_PPPOE,
+                                           message, status);
+        if (values[5] == NULL) {
             return "pppoe_password";
         }
-
-        len = ngx_strlen(s);
-        n = ngx_mikrobill_secret_sealed_size(len);
-
-        sealed = ngx_pnalloc(pool, n);
-        if (sealed == NULL
-            || ngx_mikrobill_secret_seal(mcf->secret_key,
-                                         NGX_MIKROBILL_SECRET_CUSTOMER_PPPOE,
-                                         (const u_char *) s, len, sealed, n)
-               != 0)
-        {
-            *message = NGX_MIKROBILL_INTERNAL_MSG;
-            return "pppoe_password";
-        }
-
-        values[5] = sealed;
-        OPENSSL_cleanse((void *) s, len);
     }
 
     return mb_cust_validate_more(cr, body, message);
@@ -842,7 +737,7 @@ mb_cust_validate_more(mb_cust_req_t *cr, json_t *body, const char **message)
     json_t       *lat, *lng;
     ngx_int_t     rc;
     const char   *s, **values = cr->values;
-    ngx_pool_t   *pool = cr->ctx->request->pool;
+    ngx_pool_t   *pool = cr->req.ctx->request->pool;
 
     rc = mb_cust_opt(body, "static_ip", &values[6]);
     if (rc == NGX_ERROR
@@ -1087,7 +982,7 @@ mb_cust_saved(void *data, PGresult *res, ngx_int_t rc)
     mb_cust_req_t  *cr = data;
 
     const char          *state, *constraint;
-    ngx_http_request_t  *r = cr->ctx->request;
+    ngx_http_request_t  *r = cr->req.ctx->request;
 
     rc = ngx_mikrobill_api_pg_result(r, res, rc);
     if (rc == NGX_ERROR) {
@@ -1103,22 +998,22 @@ mb_cust_saved(void *data, PGresult *res, ngx_int_t rc)
         }
 
         if (ngx_strcmp(state, "23505") == 0) {
-            ngx_flag_t  pppoe = ngx_strstr(constraint, "pppoe") != NULL;
+            if (ngx_strstr(constraint, "pppoe") != NULL) {
+                ngx_mikrobill_api_conflict(r, "pppoe_username",
+                                           "Username PPPoE sudah dipakai "
+                                           "di router ini");
+            } else {
+                ngx_mikrobill_api_conflict(r, "username",
+                                           "Username pelanggan sudah "
+                                           "dipakai");
+            }
 
-            ngx_mikrobill_api_send(r, NGX_HTTP_CONFLICT,
-                json_pack("{s:s, s:s, s:s}", "error", "conflict",
-                          "message", pppoe
-                          ? "Username PPPoE sudah dipakai di router ini"
-                          : "Username pelanggan sudah dipakai",
-                          "field", pppoe ? "pppoe_username" : "username"));
             return;
         }
 
         if (ngx_strcmp(state, "23503") == 0) {
-            ngx_mikrobill_api_send(r, 422,
-                json_pack("{s:s, s:s, s:s}", "error", "validation_failed",
-                          "message", MB_NO_ROUTER_MSG,
-                          "field", "router_id"));
+            ngx_mikrobill_api_field_error(r, 422, "validation_failed",
+                                          "router_id", MB_NO_ROUTER_MSG);
             return;
         }
 
@@ -1132,9 +1027,7 @@ mb_cust_saved(void *data, PGresult *res, ngx_int_t rc)
         return;
     }
 
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    MB_NOT_FOUND_MSG);
+    if (ngx_mikrobill_api_found(r, res, MB_NOT_FOUND_MSG) != NGX_OK) {
         return;
     }
 
@@ -1151,12 +1044,12 @@ ngx_mikrobill_customers_delete(ngx_mikrobill_ctx_t *ctx)
 {
     mb_cust_req_t  *cr;
 
-    cr = mb_cust_req(ctx, 1);
+    cr = ngx_mikrobill_api_req(ctx, sizeof(mb_cust_req_t), MB_ID_MSG);
     if (cr == NULL) {
         return;
     }
 
-    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_delete_stmt, &cr->id,
+    (void) ngx_mikrobill_api_exec(ctx, &mb_cust_delete_stmt, &cr->req.id,
                                   mb_cust_deleted, cr);
 }
 
@@ -1166,35 +1059,11 @@ mb_cust_deleted(void *data, PGresult *res, ngx_int_t rc)
 {
     mb_cust_req_t  *cr = data;
 
-    ngx_http_request_t  *r = cr->ctx->request;
+    ngx_http_request_t  *r = cr->req.ctx->request;
 
-    if (mb_cust_result(cr, res, rc) != NGX_OK) {
-        return;
+    if (ngx_mikrobill_api_one(r, res, rc, "customers", MB_NOT_FOUND_MSG)
+        == NGX_OK)
+    {
+        ngx_mikrobill_api_deleted(r);
     }
-
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    MB_NOT_FOUND_MSG);
-        return;
-    }
-
-    ngx_mikrobill_api_send(r, NGX_HTTP_OK,
-                           json_pack("{s:s}", "status", "deleted"));
-}
-
-
-/* NGX_OK, or answered (503, 500) */
-static ngx_int_t
-mb_cust_result(mb_cust_req_t *cr, PGresult *res, ngx_int_t rc)
-{
-    ngx_http_request_t  *r = cr->ctx->request;
-
-    rc = ngx_mikrobill_api_pg_result(r, res, rc);
-
-    if (rc == NGX_DECLINED) {
-        ngx_mikrobill_api_sql_failed(r, res, "customers");
-        return NGX_ERROR;
-    }
-
-    return rc;
 }

@@ -32,8 +32,6 @@
 #define MB_ID_MSG        "ID router tidak valid"
 #define MB_NOT_FOUND_MSG "Router tidak ditemukan"
 #define MB_TAKEN_MSG     "Nama router sudah dipakai"
-#define MB_NO_KEY_MSG                                                         \
-    "Kunci enkripsi belum dikonfigurasi (mikrobill_secret_key_file)"
 #define MB_NO_WORKER_MSG                                                      \
     "Worker tidak menjawab; pastikan mikrobill-worker berjalan"
 #define MB_REDIS_MSG     "Antrean perintah (Redis) tidak tersedia"
@@ -49,11 +47,10 @@ typedef enum {
 
 
 typedef struct {
-    ngx_mikrobill_ctx_t  *ctx;
-    mb_routers_mode_e     mode;
-    const char           *id;
-    const char           *values[13];
-    const char           *router_id;      /* sync */
+    ngx_mikrobill_api_req_t   req;          /* first, see api.h */
+    mb_routers_mode_e         mode;
+    const char               *values[13];
+    const char               *router_id;   /* sync */
 } mb_routers_req_t;
 
 
@@ -142,8 +139,6 @@ static const ngx_mikrobill_pg_stmt_t  mb_sync_status_stmt = {
 };
 
 
-static mb_routers_req_t *mb_routers_req(ngx_mikrobill_ctx_t *ctx,
-    ngx_uint_t need_id);
 static json_t *mb_router_json(PGresult *res, int row);
 static void mb_routers_listed(void *data, PGresult *res, ngx_int_t rc);
 static void mb_routers_one(void *data, PGresult *res, ngx_int_t rc);
@@ -155,42 +150,13 @@ static const char *mb_routers_flag(json_t *body, const char *name,
     const char **value);
 static void mb_routers_saved(void *data, PGresult *res, ngx_int_t rc);
 static void mb_routers_deleted(void *data, PGresult *res, ngx_int_t rc);
-static void mb_routers_test_send(mb_routers_req_t *rr, json_t *payload);
+static void mb_routers_test_send(mb_routers_req_t *rr,
+    const char *router_id);
 static void mb_routers_tested(void *data, json_t *reply, ngx_int_t rc);
 static void mb_sync_checked(void *data, PGresult *res, ngx_int_t rc);
 static void mb_sync_send(mb_routers_req_t *rr);
 static void mb_sync_queued(void *data, json_t *reply, ngx_int_t rc);
 static void mb_sync_status_done(void *data, PGresult *res, ngx_int_t rc);
-
-
-static mb_routers_req_t *
-mb_routers_req(ngx_mikrobill_ctx_t *ctx, ngx_uint_t need_id)
-{
-    const char        *id;
-    mb_routers_req_t  *rr;
-
-    rr = ngx_pcalloc(ctx->request->pool, sizeof(mb_routers_req_t));
-    if (rr == NULL) {
-        ngx_mikrobill_api_send(ctx->request, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                               NULL);
-        return NULL;
-    }
-
-    rr->ctx = ctx;
-    ctx->data = rr;
-
-    if (need_id) {
-        /* on failure the request is answered and its pool gone */
-        id = ngx_mikrobill_api_path_uuid(ctx, MB_ID_MSG);
-        if (id == NULL) {
-            return NULL;
-        }
-
-        rr->id = id;
-    }
-
-    return rr;
-}
 
 
 static json_t *
@@ -222,7 +188,7 @@ ngx_mikrobill_routers_list(ngx_mikrobill_ctx_t *ctx)
 {
     mb_routers_req_t  *rr;
 
-    rr = mb_routers_req(ctx, 0);
+    rr = ngx_mikrobill_api_req(ctx, sizeof(mb_routers_req_t), NULL);
     if (rr == NULL) {
         return;
     }
@@ -239,16 +205,9 @@ mb_routers_listed(void *data, PGresult *res, ngx_int_t rc)
 
     int                  i, n;
     json_t              *arr, *one;
-    ngx_int_t            st;
-    ngx_http_request_t  *r = rr->ctx->request;
+    ngx_http_request_t  *r = rr->req.ctx->request;
 
-    st = ngx_mikrobill_api_pg_result(r, res, rc);
-    if (st == NGX_ERROR) {
-        return;
-    }
-
-    if (st != NGX_OK) {
-        ngx_mikrobill_api_sql_failed(r, res, "routers");
+    if (ngx_mikrobill_api_rows(r, res, rc, "routers") != NGX_OK) {
         return;
     }
 
@@ -279,12 +238,12 @@ ngx_mikrobill_routers_get(ngx_mikrobill_ctx_t *ctx)
 {
     mb_routers_req_t  *rr;
 
-    rr = mb_routers_req(ctx, 1);
+    rr = ngx_mikrobill_api_req(ctx, sizeof(mb_routers_req_t), MB_ID_MSG);
     if (rr == NULL) {
         return;
     }
 
-    (void) ngx_mikrobill_api_exec(ctx, &mb_routers_get_stmt, &rr->id,
+    (void) ngx_mikrobill_api_exec(ctx, &mb_routers_get_stmt, &rr->req.id,
                                   mb_routers_one, rr);
 }
 
@@ -294,26 +253,13 @@ mb_routers_one(void *data, PGresult *res, ngx_int_t rc)
 {
     mb_routers_req_t  *rr = data;
 
-    ngx_int_t            st;
-    ngx_http_request_t  *r = rr->ctx->request;
+    ngx_http_request_t  *r = rr->req.ctx->request;
 
-    st = ngx_mikrobill_api_pg_result(r, res, rc);
-    if (st == NGX_ERROR) {
-        return;
+    if (ngx_mikrobill_api_one(r, res, rc, "routers", MB_NOT_FOUND_MSG)
+        == NGX_OK)
+    {
+        ngx_mikrobill_api_send(r, NGX_HTTP_OK, mb_router_json(res, 0));
     }
-
-    if (st != NGX_OK) {
-        ngx_mikrobill_api_sql_failed(r, res, "routers");
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    MB_NOT_FOUND_MSG);
-        return;
-    }
-
-    ngx_mikrobill_api_send(r, NGX_HTTP_OK, mb_router_json(res, 0));
 }
 
 
@@ -342,7 +288,8 @@ mb_routers_write(ngx_mikrobill_ctx_t *ctx, mb_routers_mode_e mode)
     mb_routers_req_t    *rr;
     ngx_http_request_t  *r = ctx->request;
 
-    rr = mb_routers_req(ctx, mode != mb_routers_create_e);
+    rr = ngx_mikrobill_api_req(ctx, sizeof(mb_routers_req_t),
+                               mode != mb_routers_create_e ? MB_ID_MSG : NULL);
     if (rr == NULL) {
         return;
     }
@@ -350,9 +297,7 @@ mb_routers_write(ngx_mikrobill_ctx_t *ctx, mb_routers_mode_e mode)
     rr->mode = mode;
 
     if (ctx->body == NULL) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "validation_failed",
-                                    "Body harus berupa objek JSON");
+        ngx_mikrobill_api_no_body(r);
         return;
     }
 
@@ -362,17 +307,11 @@ mb_routers_write(ngx_mikrobill_ctx_t *ctx, mb_routers_mode_e mode)
     field = mb_routers_validate(rr, ctx->body, &message, &status);
 
     if (field != NULL) {
-        if (status == NGX_HTTP_SERVICE_UNAVAILABLE) {
-            ngx_mikrobill_respond_error(r, status, "not_configured",
-                                        message);
-            return;
-        }
-
-        ngx_mikrobill_api_invalid(r, field, message);
+        ngx_mikrobill_api_refuse(r, status, field, message);
         return;
     }
 
-    rr->values[0] = rr->id;
+    rr->values[0] = rr->req.id;
 
     (void) ngx_mikrobill_api_exec(ctx,
                                   mode == mb_routers_create_e
@@ -391,16 +330,13 @@ static const char *
 mb_routers_validate(mb_routers_req_t *rr, json_t *body, const char **message,
     ngx_uint_t *status)
 {
-    char               *sealed;
-    size_t              len, n;
-    json_t             *v;
-    u_char             *p;
-    ngx_int_t           rc;
-    ngx_flag_t          required, tls, verify, anon;
-    const char         *s, *field;
-    ngx_pool_t         *pool = rr->ctx->request->pool;
-    const char        **values = rr->values;
-    ngx_mikrobill_main_conf_t  *mcf = rr->ctx->mcf;
+    json_t       *v;
+    u_char       *p;
+    ngx_int_t     rc;
+    ngx_flag_t    required, tls, verify, anon;
+    const char   *s, *field;
+    ngx_pool_t   *pool = rr->req.ctx->request->pool;
+    const char  **values = rr->values;
 
     required = rr->mode != mb_routers_patch_e;
 
@@ -512,31 +448,12 @@ mb_routers_validate(mb_routers_req_t *rr, json_t *body, const char **message,
     }
 
     if (rc == NGX_OK && s[0] != '\0') {
-
-        if (!mcf->has_secret_key) {
-            *status = NGX_HTTP_SERVICE_UNAVAILABLE;
-            *message = MB_NO_KEY_MSG;
+        values[5] = ngx_mikrobill_api_seal(rr->req.ctx, s,
+                                           NGX_MIKROBILL_SECRET_ROUTER_PASSWORD,
+                                           message, status);
+        if (values[5] == NULL) {
             return "password";
         }
-
-        len = ngx_strlen(s);
-        n = ngx_mikrobill_secret_sealed_size(len);
-
-        sealed = ngx_pnalloc(pool, n);
-        if (sealed == NULL
-            || ngx_mikrobill_secret_seal(mcf->secret_key,
-                                         NGX_MIKROBILL_SECRET_ROUTER_PASSWORD,
-                                         (const u_char *) s, len, sealed, n)
-               != 0)
-        {
-            *message = NGX_MIKROBILL_INTERNAL_MSG;
-            return "password";
-        }
-
-        values[5] = sealed;
-
-        /* do not leave the password in the parsed body */
-        OPENSSL_cleanse((void *) s, len);
     }
 
     return NULL;
@@ -570,7 +487,7 @@ mb_routers_saved(void *data, PGresult *res, ngx_int_t rc)
 
     ngx_int_t            st;
     const char          *state;
-    ngx_http_request_t  *r = rr->ctx->request;
+    ngx_http_request_t  *r = rr->req.ctx->request;
 
     st = ngx_mikrobill_api_pg_result(r, res, rc);
     if (st == NGX_ERROR) {
@@ -581,11 +498,7 @@ mb_routers_saved(void *data, PGresult *res, ngx_int_t rc)
         state = ngx_mikrobill_pg_sqlstate(res);
 
         if (ngx_strcmp(state, "23505") == 0) {
-            ngx_mikrobill_api_send(r, NGX_HTTP_CONFLICT,
-                                   json_pack("{s:s, s:s, s:s}",
-                                             "error", "conflict",
-                                             "message", MB_TAKEN_MSG,
-                                             "field", "name"));
+            ngx_mikrobill_api_conflict(r, "name", MB_TAKEN_MSG);
             return;
         }
 
@@ -600,9 +513,7 @@ mb_routers_saved(void *data, PGresult *res, ngx_int_t rc)
         return;
     }
 
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    MB_NOT_FOUND_MSG);
+    if (ngx_mikrobill_api_found(r, res, MB_NOT_FOUND_MSG) != NGX_OK) {
         return;
     }
 
@@ -619,12 +530,12 @@ ngx_mikrobill_routers_delete(ngx_mikrobill_ctx_t *ctx)
 {
     mb_routers_req_t  *rr;
 
-    rr = mb_routers_req(ctx, 1);
+    rr = ngx_mikrobill_api_req(ctx, sizeof(mb_routers_req_t), MB_ID_MSG);
     if (rr == NULL) {
         return;
     }
 
-    (void) ngx_mikrobill_api_exec(ctx, &mb_routers_delete_stmt, &rr->id,
+    (void) ngx_mikrobill_api_exec(ctx, &mb_routers_delete_stmt, &rr->req.id,
                                   mb_routers_deleted, rr);
 }
 
@@ -634,27 +545,13 @@ mb_routers_deleted(void *data, PGresult *res, ngx_int_t rc)
 {
     mb_routers_req_t  *rr = data;
 
-    ngx_int_t            st;
-    ngx_http_request_t  *r = rr->ctx->request;
+    ngx_http_request_t  *r = rr->req.ctx->request;
 
-    st = ngx_mikrobill_api_pg_result(r, res, rc);
-    if (st == NGX_ERROR) {
-        return;
+    if (ngx_mikrobill_api_one(r, res, rc, "routers", MB_NOT_FOUND_MSG)
+        == NGX_OK)
+    {
+        ngx_mikrobill_api_deleted(r);
     }
-
-    if (st != NGX_OK) {
-        ngx_mikrobill_api_sql_failed(r, res, "routers");
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    MB_NOT_FOUND_MSG);
-        return;
-    }
-
-    ngx_mikrobill_api_send(r, NGX_HTTP_OK,
-                           json_pack("{s:s}", "status", "deleted"));
 }
 
 
@@ -749,11 +646,9 @@ mb_routers_test_payload(ngx_mikrobill_ctx_t *ctx, const char *router_id,
 void
 ngx_mikrobill_routers_test(ngx_mikrobill_ctx_t *ctx)
 {
-    json_t            *payload;
-    const char        *field;
     mb_routers_req_t  *rr;
 
-    rr = mb_routers_req(ctx, 1);
+    rr = ngx_mikrobill_api_req(ctx, sizeof(mb_routers_req_t), MB_ID_MSG);
     if (rr == NULL) {
         return;
     }
@@ -763,33 +658,20 @@ ngx_mikrobill_routers_test(ngx_mikrobill_ctx_t *ctx)
      * through POST /api/routers/test (ADMIN), since a changed host would
      * hand the stored password to that host.
      */
-    field = NULL;
     ctx->body = NULL;
-    payload = mb_routers_test_payload(ctx, rr->id, &field);
 
-    if (payload == NULL) {
-        if (field) {
-            ngx_mikrobill_api_invalid(ctx->request, field,
-                                      "Tipe nilai tidak valid");
-        } else {
-            ngx_mikrobill_api_send(ctx->request,
-                                   NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
-        }
-        return;
-    }
-
-    mb_routers_test_send(rr, payload);
+    mb_routers_test_send(rr, rr->req.id);
 }
 
 
 void
 ngx_mikrobill_routers_test_form(ngx_mikrobill_ctx_t *ctx)
 {
-    json_t            *payload, *v;
-    const char        *field, *router_id;
+    json_t            *v;
+    const char        *router_id;
     mb_routers_req_t  *rr;
 
-    rr = mb_routers_req(ctx, 0);
+    rr = ngx_mikrobill_api_req(ctx, sizeof(mb_routers_req_t), NULL);
     if (rr == NULL) {
         return;
     }
@@ -818,30 +700,30 @@ ngx_mikrobill_routers_test_form(ngx_mikrobill_ctx_t *ctx)
         return;
     }
 
-    field = NULL;
-    payload = mb_routers_test_payload(ctx, router_id, &field);
-
-    if (payload == NULL) {
-        if (field) {
-            ngx_mikrobill_api_invalid(ctx->request, field,
-                                      "Tipe nilai tidak valid");
-        } else {
-            ngx_mikrobill_api_send(ctx->request,
-                                   NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
-        }
-        return;
-    }
-
-    mb_routers_test_send(rr, payload);
+    mb_routers_test_send(rr, router_id);
 }
 
 
+/* the payload from ctx->body, checked, to the worker */
 static void
-mb_routers_test_send(mb_routers_req_t *rr, json_t *payload)
+mb_routers_test_send(mb_routers_req_t *rr, const char *router_id)
 {
+    json_t              *payload, *pw;
     ngx_int_t            rc;
-    json_t              *pw;
-    ngx_http_request_t  *r = rr->ctx->request;
+    const char          *field;
+    ngx_http_request_t  *r = rr->req.ctx->request;
+
+    field = NULL;
+    payload = mb_routers_test_payload(rr->req.ctx, router_id, &field);
+
+    if (payload == NULL) {
+        if (field) {
+            ngx_mikrobill_api_invalid(r, field, "Tipe nilai tidak valid");
+        } else {
+            ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
+        }
+        return;
+    }
 
     rc = ngx_mikrobill_command(r, "router.test", payload, 0,
                                mb_routers_tested, rr);
@@ -874,7 +756,7 @@ mb_routers_tested(void *data, json_t *reply, ngx_int_t rc)
 {
     mb_routers_req_t  *rr = data;
 
-    ngx_http_request_t  *r = rr->ctx->request;
+    ngx_http_request_t  *r = rr->req.ctx->request;
 
     if (rc == NGX_ERROR) {
         ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -920,7 +802,7 @@ ngx_mikrobill_sync_now(ngx_mikrobill_ctx_t *ctx)
 {
     mb_routers_req_t  *rr;
 
-    rr = mb_routers_req(ctx, 0);
+    rr = ngx_mikrobill_api_req(ctx, sizeof(mb_routers_req_t), NULL);
     if (rr == NULL) {
         return;
     }
@@ -949,26 +831,12 @@ mb_sync_checked(void *data, PGresult *res, ngx_int_t rc)
 {
     mb_routers_req_t  *rr = data;
 
-    ngx_int_t            st;
-    ngx_http_request_t  *r = rr->ctx->request;
-
-    st = ngx_mikrobill_api_pg_result(r, res, rc);
-    if (st == NGX_ERROR) {
-        return;
+    if (ngx_mikrobill_api_one(rr->req.ctx->request, res, rc, "sync",
+                              MB_NOT_FOUND_MSG)
+        == NGX_OK)
+    {
+        mb_sync_send(rr);
     }
-
-    if (st != NGX_OK) {
-        ngx_mikrobill_api_sql_failed(r, res, "sync");
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                    MB_NOT_FOUND_MSG);
-        return;
-    }
-
-    mb_sync_send(rr);
 }
 
 
@@ -977,7 +845,7 @@ mb_sync_send(mb_routers_req_t *rr)
 {
     json_t              *payload;
     ngx_int_t            rc;
-    ngx_http_request_t  *r = rr->ctx->request;
+    ngx_http_request_t  *r = rr->req.ctx->request;
 
     payload = rr->router_id
               ? json_pack("{s:s}", "router_id", rr->router_id)
@@ -1000,7 +868,7 @@ mb_sync_queued(void *data, json_t *reply, ngx_int_t rc)
 {
     mb_routers_req_t  *rr = data;
 
-    ngx_http_request_t  *r = rr->ctx->request;
+    ngx_http_request_t  *r = rr->req.ctx->request;
 
     (void) reply;
 
@@ -1026,7 +894,7 @@ ngx_mikrobill_sync_status(ngx_mikrobill_ctx_t *ctx)
 {
     mb_routers_req_t  *rr;
 
-    rr = mb_routers_req(ctx, 0);
+    rr = ngx_mikrobill_api_req(ctx, sizeof(mb_routers_req_t), NULL);
     if (rr == NULL) {
         return;
     }
@@ -1043,16 +911,14 @@ mb_sync_status_done(void *data, PGresult *res, ngx_int_t rc)
 
     int                  i, n;
     json_t              *routers, *one, *totals;
-    ngx_int_t            st;
     json_int_t           connected, active, online_sum;
-    ngx_http_request_t  *r = rr->ctx->request;
+    ngx_http_request_t  *r = rr->req.ctx->request;
 
-    st = ngx_mikrobill_api_pg_result(r, res, rc);
-    if (st == NGX_ERROR) {
+    if (ngx_mikrobill_api_rows(r, res, rc, "sync status") != NGX_OK) {
         return;
     }
 
-    if (st != NGX_OK || PQntuples(res) < 1) {
+    if (PQntuples(res) < 1) {
         ngx_mikrobill_api_sql_failed(r, res, "sync status");
         return;
     }

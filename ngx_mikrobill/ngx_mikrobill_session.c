@@ -76,6 +76,7 @@ static void ngx_mikrobill_session_gc(ngx_mikrobill_ctx_t *ctx);
 static void ngx_mikrobill_session_gc_done(void *data, PGresult *res,
     ngx_int_t rc);
 static void ngx_mikrobill_session_send(ngx_http_request_t *r, json_t *json);
+static void ngx_mikrobill_session_unavailable(ngx_http_request_t *r);
 static ngx_int_t ngx_mikrobill_session_result(ngx_mikrobill_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
 
@@ -249,10 +250,7 @@ ngx_mikrobill_login_checked(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc,
     }
 
     if (rc != NGX_OK) {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable",
-                                    "Layanan tidak tersedia");
+        ngx_mikrobill_session_unavailable(ctx->request);
         return;
     }
 
@@ -262,10 +260,7 @@ ngx_mikrobill_login_checked(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc,
                               values, ngx_mikrobill_login_found, ls)
         != NGX_OK)
     {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable",
-                                    "Layanan tidak tersedia");
+        ngx_mikrobill_session_unavailable(ctx->request);
     }
 }
 
@@ -383,10 +378,7 @@ ngx_mikrobill_login_failed(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc,
     time_t retry_after)
 {
     if (rc != NGX_OK) {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable",
-                                    "Layanan tidak tersedia");
+        ngx_mikrobill_session_unavailable(ctx->request);
         return;
     }
 
@@ -436,10 +428,7 @@ ngx_mikrobill_login_cleared(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc,
                                  ngx_mikrobill_login_created, ls)
            != NGX_OK)
     {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable",
-                                    "Layanan tidak tersedia");
+        ngx_mikrobill_session_unavailable(ctx->request);
         return;
     }
 
@@ -624,10 +613,7 @@ ngx_mikrobill_logout_authed(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc)
                                  ngx_mikrobill_logout_deleted, ctx)
            != NGX_OK)
     {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable",
-                                    "Layanan tidak tersedia");
+        ngx_mikrobill_session_unavailable(ctx->request);
     }
 }
 
@@ -750,10 +736,7 @@ ngx_mikrobill_session_result(ngx_mikrobill_ctx_t *ctx, PGresult *res,
     ExecStatusType  st;
 
     if (rc != NGX_OK) {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable",
-                                    "Layanan tidak tersedia");
+        ngx_mikrobill_session_unavailable(ctx->request);
         return NGX_ERROR;
     }
 
@@ -770,6 +753,16 @@ ngx_mikrobill_session_result(ngx_mikrobill_ctx_t *ctx, PGresult *res,
     }
 
     return NGX_OK;
+}
+
+
+/* 503: PostgreSQL, or the throttle that uses it, cannot answer now */
+static void
+ngx_mikrobill_session_unavailable(ngx_http_request_t *r)
+{
+    ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                "service_unavailable",
+                                "Layanan tidak tersedia");
 }
 
 

@@ -27,6 +27,10 @@ static ngx_mikrobill_throttle_req_t *ngx_mikrobill_throttle_req(
 static ngx_int_t ngx_mikrobill_throttle_exec(
     ngx_mikrobill_throttle_req_t *tr, const ngx_mikrobill_pg_stmt_t *stmt,
     const char *const *values, ngx_mikrobill_pg_handler_pt handler);
+static ngx_int_t ngx_mikrobill_throttle_keys(
+    ngx_mikrobill_throttle_req_t *tr, const char *user_key,
+    const ngx_mikrobill_pg_stmt_t *stmt, const char **values,
+    ngx_mikrobill_pg_handler_pt handler);
 static ngx_int_t ngx_mikrobill_throttle_result(
     ngx_mikrobill_throttle_req_t *tr, PGresult *res, ngx_int_t rc);
 static void ngx_mikrobill_throttle_checked(void *data, PGresult *res,
@@ -114,19 +118,11 @@ ngx_mikrobill_throttle_check(ngx_mikrobill_ctx_t *ctx, const char *user_key,
     ngx_mikrobill_throttle_req_t  *tr;
 
     tr = ngx_mikrobill_throttle_req(ctx, handler);
-    if (tr == NULL) {
-        handler(ctx, NGX_ERROR, 0);
-        return;
-    }
 
-    values[0] = user_key;
-    values[1] = ngx_mikrobill_pstrdup0(ctx->request->pool,
-                                       &ctx->request->connection->addr_text);
-
-    if (values[1] == NULL
-        || ngx_mikrobill_throttle_exec(tr, &ngx_mikrobill_throttle_check_stmt,
-                                       values,
-                                       ngx_mikrobill_throttle_checked)
+    if (tr == NULL
+        || ngx_mikrobill_throttle_keys(tr, user_key,
+                                       &ngx_mikrobill_throttle_check_stmt,
+                                       values, ngx_mikrobill_throttle_checked)
            != NGX_OK)
     {
         handler(ctx, NGX_ERROR, 0);
@@ -177,10 +173,6 @@ ngx_mikrobill_throttle_fail(ngx_mikrobill_ctx_t *ctx, const char *user_key,
         return;
     }
 
-    values[0] = user_key;
-    values[1] = ngx_mikrobill_pstrdup0(ctx->request->pool,
-                                       &ctx->request->connection->addr_text);
-
     /* four numbers printed one after the other, each NUL-terminated */
     values[2] = (char *) p;
     p = ngx_sprintf(p, "%T%Z", mcf->login_window);
@@ -191,10 +183,10 @@ ngx_mikrobill_throttle_fail(ngx_mikrobill_ctx_t *ctx, const char *user_key,
     values[5] = (char *) p;
     (void) ngx_sprintf(p, "%ui%Z", mcf->login_max_failures_addr);
 
-    if (values[1] == NULL
-        || ngx_mikrobill_throttle_exec(tr, &ngx_mikrobill_throttle_fail_stmt,
-                                       values, ngx_mikrobill_throttle_failed)
-           != NGX_OK)
+    if (ngx_mikrobill_throttle_keys(tr, user_key,
+                                    &ngx_mikrobill_throttle_fail_stmt,
+                                    values, ngx_mikrobill_throttle_failed)
+        != NGX_OK)
     {
         handler(ctx, NGX_ERROR, 0);
     }
@@ -372,6 +364,25 @@ ngx_mikrobill_throttle_exec(ngx_mikrobill_throttle_req_t *tr,
     ngx_mikrobill_pg_handler_pt handler)
 {
     return ngx_mikrobill_pg_exec(tr->ctx->mcf->pg, stmt, values, handler, tr);
+}
+
+
+/* stmt with $1 the user key and $2 the client address, set here */
+static ngx_int_t
+ngx_mikrobill_throttle_keys(ngx_mikrobill_throttle_req_t *tr,
+    const char *user_key, const ngx_mikrobill_pg_stmt_t *stmt,
+    const char **values, ngx_mikrobill_pg_handler_pt handler)
+{
+    ngx_http_request_t  *r = tr->ctx->request;
+
+    values[0] = user_key;
+    values[1] = ngx_mikrobill_pstrdup0(r->pool, &r->connection->addr_text);
+
+    if (values[1] == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_mikrobill_throttle_exec(tr, stmt, values, handler);
 }
 
 

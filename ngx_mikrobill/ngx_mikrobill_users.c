@@ -10,6 +10,7 @@
  */
 
 #include "ngx_mikrobill.h"
+#include "ngx_mikrobill_api.h"
 #include "ngx_mikrobill_auth.h"
 #include "ngx_mikrobill_json.h"
 #include "ngx_mikrobill_pg.h"
@@ -24,9 +25,6 @@
 #define NGX_MIKROBILL_PASSWORD_MIN     8
 #define NGX_MIKROBILL_PASSWORD_MAX     256
 
-#define NGX_MIKROBILL_ADMINS                                                  \
-    (NGX_MIKROBILL_ROLE_SUPERADMIN | NGX_MIKROBILL_ROLE_ADMIN)
-
 
 typedef enum {
     ngx_mikrobill_users_create_e = 0,
@@ -40,9 +38,8 @@ typedef struct ngx_mikrobill_users_req_s  ngx_mikrobill_users_req_t;
 typedef void (*ngx_mikrobill_users_step_pt)(ngx_mikrobill_users_req_t *ur);
 
 struct ngx_mikrobill_users_req_s {
-    ngx_mikrobill_ctx_t          *ctx;
+    ngx_mikrobill_api_req_t       req;         /* first, see api.h */
     ngx_mikrobill_users_mode_e    mode;
-    const char                   *id;          /* from the path */
     const char                   *username;    /* NULL: keep */
     const char                   *full_name;
     const char                   *role;
@@ -59,26 +56,18 @@ struct ngx_mikrobill_users_req_s {
 
 static ngx_mikrobill_users_req_t *ngx_mikrobill_users_req(
     ngx_mikrobill_ctx_t *ctx, ngx_uint_t need_id);
+static ngx_mikrobill_users_req_t *ngx_mikrobill_users_write_req(
+    ngx_mikrobill_ctx_t *ctx, ngx_mikrobill_users_mode_e mode);
 static ngx_int_t ngx_mikrobill_users_validate(ngx_mikrobill_users_req_t *ur);
 static const char *ngx_mikrobill_users_fields(ngx_mikrobill_users_req_t *ur,
     json_t *body, const char **message);
 static const char *ngx_mikrobill_users_more(ngx_mikrobill_users_req_t *ur,
     json_t *body, const char **message);
-static ngx_int_t ngx_mikrobill_users_str(json_t *body, const char *name,
-    const char **out);
-static ngx_uint_t ngx_mikrobill_users_chars(const char *s);
 static ngx_int_t ngx_mikrobill_users_username_ok(const char *s);
-static ngx_int_t ngx_mikrobill_users_uuid_ok(const char *s);
 static ngx_int_t ngx_mikrobill_users_list_args(
     ngx_mikrobill_users_req_t *ur, const char **values);
-static ngx_int_t ngx_mikrobill_users_num_arg(ngx_http_request_t *r,
-    const char *name, ngx_int_t def, ngx_int_t max, ngx_int_t *n,
-    const char **out);
-static const char *ngx_mikrobill_users_pattern(ngx_http_request_t *r);
 static void ngx_mikrobill_users_listed(void *data, PGresult *res,
     ngx_int_t rc);
-static json_t *ngx_mikrobill_users_page(ngx_mikrobill_users_req_t *ur,
-    PGresult *res);
 static void ngx_mikrobill_users_found(void *data, PGresult *res,
     ngx_int_t rc);
 static void ngx_mikrobill_users_hash(ngx_mikrobill_users_req_t *ur,
@@ -106,10 +95,8 @@ static ngx_int_t ngx_mikrobill_users_exec(ngx_mikrobill_users_req_t *ur,
     ngx_mikrobill_pg_handler_pt handler);
 static ngx_int_t ngx_mikrobill_users_result(ngx_mikrobill_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
-static void ngx_mikrobill_users_invalid(ngx_http_request_t *r,
-    const char *field, const char *message);
-static void ngx_mikrobill_users_send(ngx_http_request_t *r,
-    ngx_uint_t status, json_t *json);
+static ngx_int_t ngx_mikrobill_users_written(ngx_mikrobill_ctx_t *ctx,
+    PGresult *res, ngx_int_t rc, const char *message);
 
 
 #define MB_USERNAME_MSG                                                       \
@@ -122,10 +109,11 @@ static void ngx_mikrobill_users_send(ngx_http_request_t *r,
 #define MB_ACTIVE_MSG     "active harus true atau false"
 #define MB_OUTLET_MSG     "outlet_id harus UUID atau null"
 #define MB_ID_MSG         "ID pengguna tidak valid"
-#define MB_BUSY_MSG       "Layanan tidak tersedia, coba lagi nanti"
-#define MB_INTERNAL_MSG   "Kesalahan internal"
 #define MB_NOT_FOUND_MSG  "Pengguna tidak ditemukan"
 #define MB_FORBIDDEN_MSG  "Anda tidak berhak mengubah akun SUPERADMIN"
+#define MB_CHANGED_MSG(what)                                                  \
+    "Pengguna berubah atau aturan akun menolak " what " ini; muat ulang "     \
+    "dan coba lagi"
 
 
 static const ngx_mikrobill_pg_stmt_t  ngx_mikrobill_users_list_stmt = {
@@ -263,126 +251,45 @@ static ngx_int_t
 ngx_mikrobill_users_list_args(ngx_mikrobill_users_req_t *ur,
     const char **values)
 {
-    ngx_http_request_t  *r = ur->ctx->request;
+    const char          *q;
+    ngx_http_request_t  *r = ur->req.ctx->request;
 
-    if (ngx_mikrobill_users_num_arg(r, "limit", NGX_MIKROBILL_USERS_LIMIT,
-                                    NGX_MIKROBILL_USERS_LIMIT_MAX,
-                                    &ur->limit, &values[1])
+    if (ngx_mikrobill_api_num_arg(r, "limit", NGX_MIKROBILL_USERS_LIMIT,
+                                  NGX_MIKROBILL_USERS_LIMIT_MAX,
+                                  &ur->limit, &values[1])
         != NGX_OK
         || ur->limit < 1)
     {
-        ngx_mikrobill_users_invalid(r, "limit", "limit harus 1-200");
+        ngx_mikrobill_api_invalid(r, "limit", "limit harus 1-200");
         return NGX_ERROR;
     }
 
-    if (ngx_mikrobill_users_num_arg(r, "offset", 0, NGX_MAX_INT32_VALUE,
-                                    &ur->offset, &values[2])
+    if (ngx_mikrobill_api_num_arg(r, "offset", 0, NGX_MAX_INT32_VALUE,
+                                  &ur->offset, &values[2])
         != NGX_OK)
     {
-        ngx_mikrobill_users_invalid(r, "offset",
-                                    "offset harus bilangan bulat >= 0");
+        ngx_mikrobill_api_invalid(r, "offset",
+                                  "offset harus bilangan bulat >= 0");
         return NGX_ERROR;
     }
 
-    values[0] = ngx_mikrobill_users_pattern(r);
+    /* "?q=" as an ILIKE pattern, NULL without it */
+    q = ngx_mikrobill_api_arg(r, "q", NGX_MIKROBILL_USERS_Q_MAX);
 
-    if (values[0] == (const char *) NGX_CONF_ERROR) {
-        ngx_mikrobill_users_invalid(r, "q", "Kata kunci pencarian tidak "
-                                    "valid (maksimal 200 byte)");
+    if (q == (const char *) NGX_CONF_ERROR) {
+        ngx_mikrobill_api_invalid(r, "q", "Kata kunci pencarian tidak "
+                                  "valid (maksimal 200 byte)");
+        return NGX_ERROR;
+    }
+
+    values[0] = q ? ngx_mikrobill_api_pattern(r->pool, q) : NULL;
+
+    if (q && values[0] == NULL) {
+        ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
         return NGX_ERROR;
     }
 
     return NGX_OK;
-}
-
-
-/* a non-negative integer argument up to max, also as text for SQL */
-static ngx_int_t
-ngx_mikrobill_users_num_arg(ngx_http_request_t *r, const char *name,
-    ngx_int_t def, ngx_int_t max, ngx_int_t *n, const char **out)
-{
-    u_char     *p;
-    ngx_str_t   v;
-
-    *n = def;
-
-    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &v) == NGX_OK) {
-        *n = ngx_atoi(v.data, v.len);
-    }
-
-    if (*n == NGX_ERROR || *n > max) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_pnalloc(r->pool, NGX_INT_T_LEN + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    (void) ngx_sprintf(p, "%i%Z", *n);
-    *out = (const char *) p;
-
-    return NGX_OK;
-}
-
-
-/*
- * "?q=" decoded into an ILIKE pattern with its own wildcards escaped, NULL
- * without q, NGX_CONF_ERROR when unusable (too long, not UTF-8, NUL).
- */
-static const char *
-ngx_mikrobill_users_pattern(ngx_http_request_t *r)
-{
-    u_char     *src, *dst, *buf, *p, *q;
-    size_t      i, len;
-    json_t     *check;
-    ngx_str_t   v;
-
-    if (ngx_http_arg(r, (u_char *) "q", 1, &v) != NGX_OK || v.len == 0) {
-        return NULL;
-    }
-
-    buf = ngx_pnalloc(r->pool, v.len + 1);
-    q = ngx_pnalloc(r->pool, 2 * v.len + 3);
-    if (buf == NULL || q == NULL) {
-        return (const char *) NGX_CONF_ERROR;
-    }
-
-    for (i = 0; i < v.len; i++) {
-        buf[i] = v.data[i] == '+' ? ' ' : v.data[i];
-    }
-
-    src = buf;
-    dst = buf;
-    ngx_unescape_uri(&dst, &src, v.len, 0);
-    len = dst - buf;
-
-    /* jansson refuses invalid UTF-8, which PostgreSQL would refuse too */
-    check = json_stringn((const char *) buf, len);
-    if (check == NULL || len > NGX_MIKROBILL_USERS_Q_MAX
-        || ngx_strlchr(buf, buf + len, '\0') != NULL)
-    {
-        json_decref(check);
-        return (const char *) NGX_CONF_ERROR;
-    }
-
-    json_decref(check);
-
-    p = q;
-    *p++ = '%';
-
-    for (i = 0; i < len; i++) {
-        if (buf[i] == '%' || buf[i] == '_' || buf[i] == '\\') {
-            *p++ = '\\';
-        }
-
-        *p++ = buf[i];
-    }
-
-    *p++ = '%';
-    *p = '\0';
-
-    return (const char *) q;
 }
 
 
@@ -391,47 +298,15 @@ ngx_mikrobill_users_listed(void *data, PGresult *res, ngx_int_t rc)
 {
     ngx_mikrobill_users_req_t  *ur = data;
 
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
     if (ngx_mikrobill_users_result(ctx, res, rc) != NGX_OK) {
         return;
     }
 
-    ngx_mikrobill_users_send(ctx->request, NGX_HTTP_OK,
-                             ngx_mikrobill_users_page(ur, res));
-}
-
-
-static json_t *
-ngx_mikrobill_users_page(ngx_mikrobill_users_req_t *ur, PGresult *res)
-{
-    int      i;
-    json_t  *data, *user;
-
-    data = json_array();
-    if (data == NULL || PQntuples(res) < 1) {
-        json_decref(data);
-        return NULL;
-    }
-
-    for (i = 0; i < PQntuples(res); i++) {
-
-        /* the one row of an empty page has only the total */
-        if (PQgetisnull(res, i, 1)) {
-            continue;
-        }
-
-        user = ngx_mikrobill_user_json(res, i, 1);
-        if (user == NULL || json_array_append_new(data, user) != 0) {
-            json_decref(data);
-            return NULL;
-        }
-    }
-
-    return json_pack("{s:o, s:I, s:I, s:I}", "data", data,
-                     "total", (json_int_t) atoll(PQgetvalue(res, 0, 0)),
-                     "limit", (json_int_t) ur->limit,
-                     "offset", (json_int_t) ur->offset);
+    ngx_mikrobill_api_send(ctx->request, NGX_HTTP_OK,
+                           ngx_mikrobill_api_page(res, ngx_mikrobill_user_json,
+                                                  ur->limit, ur->offset));
 }
 
 
@@ -448,7 +323,7 @@ ngx_mikrobill_users_get(ngx_mikrobill_ctx_t *ctx)
         return;
     }
 
-    values[0] = ur->id;
+    values[0] = ur->req.id;
 
     (void) ngx_mikrobill_users_exec(ur, &ngx_mikrobill_users_get_stmt,
                                     values, ngx_mikrobill_users_found);
@@ -460,20 +335,17 @@ ngx_mikrobill_users_found(void *data, PGresult *res, ngx_int_t rc)
 {
     ngx_mikrobill_users_req_t  *ur = data;
 
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
-    if (ngx_mikrobill_users_result(ctx, res, rc) != NGX_OK) {
+    if (ngx_mikrobill_users_result(ctx, res, rc) != NGX_OK
+        || ngx_mikrobill_api_found(ctx->request, res, MB_NOT_FOUND_MSG)
+           != NGX_OK)
+    {
         return;
     }
 
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_NOT_FOUND,
-                                    "not_found", MB_NOT_FOUND_MSG);
-        return;
-    }
-
-    ngx_mikrobill_users_send(ctx->request, NGX_HTTP_OK,
-                             ngx_mikrobill_user_json(res, 0, 0));
+    ngx_mikrobill_api_send(ctx->request, NGX_HTTP_OK,
+                           ngx_mikrobill_user_json(res, 0, 0));
 }
 
 
@@ -484,14 +356,8 @@ ngx_mikrobill_users_create(ngx_mikrobill_ctx_t *ctx)
 {
     ngx_mikrobill_users_req_t  *ur;
 
-    ur = ngx_mikrobill_users_req(ctx, 0);
+    ur = ngx_mikrobill_users_write_req(ctx, ngx_mikrobill_users_create_e);
     if (ur == NULL) {
-        return;
-    }
-
-    ur->mode = ngx_mikrobill_users_create_e;
-
-    if (ngx_mikrobill_users_validate(ur) != NGX_OK) {
         return;
     }
 
@@ -522,25 +388,18 @@ ngx_mikrobill_users_saved(void *data, PGresult *res, ngx_int_t rc)
 {
     ngx_mikrobill_users_req_t  *ur = data;
 
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
-    if (ngx_mikrobill_users_result(ctx, res, rc) != NGX_OK) {
+    if (ngx_mikrobill_users_written(ctx, res, rc, MB_CHANGED_MSG("perubahan"))
+        != NGX_OK)
+    {
         return;
     }
 
-    if (PQntuples(res) != 1) {
-        /* the target changed between the check and the write */
-        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_CONFLICT,
-                                    "conflict", "Pengguna berubah atau "
-                                    "aturan akun menolak perubahan ini; "
-                                    "muat ulang dan coba lagi");
-        return;
-    }
-
-    ngx_mikrobill_users_send(ctx->request,
-                             ur->mode == ngx_mikrobill_users_create_e
-                             ? NGX_HTTP_CREATED : NGX_HTTP_OK,
-                             ngx_mikrobill_user_json(res, 0, 0));
+    ngx_mikrobill_api_send(ctx->request,
+                           ur->mode == ngx_mikrobill_users_create_e
+                           ? NGX_HTTP_CREATED : NGX_HTTP_OK,
+                           ngx_mikrobill_user_json(res, 0, 0));
 }
 
 
@@ -551,15 +410,11 @@ ngx_mikrobill_users_update(ngx_mikrobill_ctx_t *ctx)
 {
     ngx_mikrobill_users_req_t  *ur;
 
-    ur = ngx_mikrobill_users_req(ctx, 1);
+    ur = ngx_mikrobill_users_write_req(ctx,
+                                       ctx->request->method == NGX_HTTP_PATCH
+                                       ? ngx_mikrobill_users_patch_e
+                                       : ngx_mikrobill_users_put_e);
     if (ur == NULL) {
-        return;
-    }
-
-    ur->mode = ctx->request->method == NGX_HTTP_PATCH
-               ? ngx_mikrobill_users_patch_e : ngx_mikrobill_users_put_e;
-
-    if (ngx_mikrobill_users_validate(ur) != NGX_OK) {
         return;
     }
 
@@ -583,9 +438,9 @@ static void
 ngx_mikrobill_users_do_update(ngx_mikrobill_users_req_t *ur)
 {
     const char           *values[11];
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
-    values[0] = ur->id;
+    values[0] = ur->req.id;
     values[1] = ur->username;
     values[2] = ur->full_name;
     values[3] = ur->role;
@@ -622,9 +477,9 @@ static void
 ngx_mikrobill_users_do_delete(ngx_mikrobill_users_req_t *ur)
 {
     const char           *values[3];
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
-    values[0] = ur->id;
+    values[0] = ur->req.id;
     values[1] = (const char *) ctx->user.id.data;
     values[2] = ctx->user.role == NGX_MIKROBILL_ROLE_ADMIN ? "t" : "f";
 
@@ -638,22 +493,14 @@ ngx_mikrobill_users_deleted(void *data, PGresult *res, ngx_int_t rc)
 {
     ngx_mikrobill_users_req_t  *ur = data;
 
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
-    if (ngx_mikrobill_users_result(ctx, res, rc) != NGX_OK) {
-        return;
+    if (ngx_mikrobill_users_written(ctx, res, rc,
+                                    MB_CHANGED_MSG("penghapusan"))
+        == NGX_OK)
+    {
+        ngx_mikrobill_api_deleted(ctx->request);
     }
-
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_CONFLICT,
-                                    "conflict", "Pengguna berubah atau "
-                                    "aturan akun menolak penghapusan ini; "
-                                    "muat ulang dan coba lagi");
-        return;
-    }
-
-    ngx_mikrobill_users_send(ctx->request, NGX_HTTP_OK,
-                             json_pack("{s:s}", "status", "deleted"));
 }
 
 
@@ -666,8 +513,8 @@ ngx_mikrobill_users_fetch_target(ngx_mikrobill_users_req_t *ur,
     const char  *values[2];
 
     ur->next = next;
-    values[0] = ur->id;
-    values[1] = (const char *) ur->ctx->user.id.data;
+    values[0] = ur->req.id;
+    values[1] = (const char *) ur->req.ctx->user.id.data;
 
     (void) ngx_mikrobill_users_exec(ur, &ngx_mikrobill_users_target_stmt,
                                     values, ngx_mikrobill_users_target);
@@ -680,15 +527,12 @@ ngx_mikrobill_users_target(void *data, PGresult *res, ngx_int_t rc)
     ngx_mikrobill_users_req_t  *ur = data;
 
     ngx_int_t             ok;
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
-    if (ngx_mikrobill_users_result(ctx, res, rc) != NGX_OK) {
-        return;
-    }
-
-    if (PQntuples(res) != 1) {
-        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_NOT_FOUND,
-                                    "not_found", MB_NOT_FOUND_MSG);
+    if (ngx_mikrobill_users_result(ctx, res, rc) != NGX_OK
+        || ngx_mikrobill_api_found(ctx->request, res, MB_NOT_FOUND_MSG)
+           != NGX_OK)
+    {
         return;
     }
 
@@ -716,7 +560,7 @@ ngx_mikrobill_users_may_update(ngx_mikrobill_users_req_t *ur, PGresult *res)
 {
     ngx_uint_t            self, demoted, deactivated;
     const char           *role;
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
     role = PQgetvalue(res, 0, 0);
     self = PQgetvalue(res, 0, 2)[0] == 't';
@@ -753,7 +597,7 @@ ngx_mikrobill_users_may_update(ngx_mikrobill_users_req_t *ur, PGresult *res)
 static ngx_int_t
 ngx_mikrobill_users_may_delete(ngx_mikrobill_users_req_t *ur, PGresult *res)
 {
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
     if (PQgetvalue(res, 0, 2)[0] == 't') {
         ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_CONFLICT,
@@ -787,13 +631,12 @@ ngx_mikrobill_users_hash(ngx_mikrobill_users_req_t *ur,
 {
     ur->next = next;
 
-    if (ngx_mikrobill_hash_password(ur->ctx->request, ur->password,
+    if (ngx_mikrobill_hash_password(ur->req.ctx->request, ur->password,
                                     ngx_mikrobill_users_hashed, ur)
         != NGX_OK)
     {
-        ngx_mikrobill_respond_error(ur->ctx->request,
-                                    NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", MB_INTERNAL_MSG);
+        ngx_mikrobill_api_send(ur->req.ctx->request,
+                               NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
         return;
     }
 
@@ -812,13 +655,12 @@ ngx_mikrobill_users_hashed(void *data, ngx_int_t rc, const char *hash)
     if (rc == NGX_OK) {
         s.data = (u_char *) hash;
         s.len = ngx_strlen(hash);
-        ur->hash = ngx_mikrobill_pstrdup0(ur->ctx->request->pool, &s);
+        ur->hash = ngx_mikrobill_pstrdup0(ur->req.ctx->request->pool, &s);
     }
 
     if (rc != NGX_OK || ur->hash == NULL) {
-        ngx_mikrobill_respond_error(ur->ctx->request,
-                                    NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", MB_INTERNAL_MSG);
+        ngx_mikrobill_api_send(ur->req.ctx->request,
+                               NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
         return;
     }
 
@@ -831,38 +673,35 @@ ngx_mikrobill_users_hashed(void *data, ngx_int_t rc, const char *hash)
 static ngx_mikrobill_users_req_t *
 ngx_mikrobill_users_req(ngx_mikrobill_ctx_t *ctx, ngx_uint_t need_id)
 {
-    ngx_http_request_t         *r = ctx->request;
-    ngx_mikrobill_users_req_t  *ur;
-
     /* the route table says the same; a second look costs nothing */
     if (!ctx->user.authenticated || !(ctx->user.role & NGX_MIKROBILL_ADMINS))
     {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_FORBIDDEN, "forbidden",
-                                    "Akses ditolak");
+        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_FORBIDDEN,
+                                    "forbidden", "Akses ditolak");
         return NULL;
     }
 
-    ur = ngx_pcalloc(r->pool, sizeof(ngx_mikrobill_users_req_t));
+    return ngx_mikrobill_api_req(ctx, sizeof(ngx_mikrobill_users_req_t),
+                                 need_id ? MB_ID_MSG : NULL);
+}
+
+
+/* request state of a write, its body validated; NULL when answered */
+
+static ngx_mikrobill_users_req_t *
+ngx_mikrobill_users_write_req(ngx_mikrobill_ctx_t *ctx,
+    ngx_mikrobill_users_mode_e mode)
+{
+    ngx_mikrobill_users_req_t  *ur;
+
+    ur = ngx_mikrobill_users_req(ctx, mode != ngx_mikrobill_users_create_e);
     if (ur == NULL) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", MB_INTERNAL_MSG);
         return NULL;
     }
 
-    ur->ctx = ctx;
-    ctx->data = ur;
+    ur->mode = mode;
 
-    if (need_id) {
-        ur->id = ngx_mikrobill_pstrdup0(r->pool, &ctx->path_id);
-
-        if (ur->id == NULL || ngx_mikrobill_users_uuid_ok(ur->id) != NGX_OK)
-        {
-            ngx_mikrobill_users_invalid(r, "id", MB_ID_MSG);
-            return NULL;
-        }
-    }
-
-    return ur;
+    return ngx_mikrobill_users_validate(ur) == NGX_OK ? ur : NULL;
 }
 
 
@@ -873,7 +712,7 @@ ngx_mikrobill_users_validate(ngx_mikrobill_users_req_t *ur)
 {
     json_t               *body;
     const char           *field, *message;
-    ngx_mikrobill_ctx_t  *ctx = ur->ctx;
+    ngx_mikrobill_ctx_t  *ctx = ur->req.ctx;
 
     body = ctx->body;
 
@@ -890,7 +729,7 @@ ngx_mikrobill_users_validate(ngx_mikrobill_users_req_t *ur)
     }
 
     if (field != NULL) {
-        ngx_mikrobill_users_invalid(ctx->request, field, message);
+        ngx_mikrobill_api_invalid(ctx->request, field, message);
         return NGX_DECLINED;
     }
 
@@ -917,7 +756,7 @@ ngx_mikrobill_users_fields(ngx_mikrobill_users_req_t *ur, json_t *body,
 
     required = ur->mode != ngx_mikrobill_users_patch_e;
 
-    rc = ngx_mikrobill_users_str(body, "username", &ur->username);
+    rc = ngx_mikrobill_api_str(body, "username", &ur->username);
     if (rc == NGX_ERROR || (rc == NGX_DECLINED && required)
         || (rc == NGX_OK
             && ngx_mikrobill_users_username_ok(ur->username) != NGX_OK))
@@ -926,8 +765,8 @@ ngx_mikrobill_users_fields(ngx_mikrobill_users_req_t *ur, json_t *body,
         return "username";
     }
 
-    rc = ngx_mikrobill_users_str(body, "password", &ur->password);
-    n = rc == NGX_OK ? ngx_mikrobill_users_chars(ur->password) : 0;
+    rc = ngx_mikrobill_api_str(body, "password", &ur->password);
+    n = rc == NGX_OK ? ngx_mikrobill_api_chars(ur->password) : 0;
     if (rc == NGX_ERROR
         || (rc == NGX_DECLINED && ur->mode == ngx_mikrobill_users_create_e)
         || (rc == NGX_OK && (n < NGX_MIKROBILL_PASSWORD_MIN
@@ -937,7 +776,7 @@ ngx_mikrobill_users_fields(ngx_mikrobill_users_req_t *ur, json_t *body,
         return "password";
     }
 
-    rc = ngx_mikrobill_users_str(body, "role", &ur->role);
+    rc = ngx_mikrobill_api_str(body, "role", &ur->role);
     if (rc == NGX_ERROR || (rc == NGX_DECLINED && required)
         || (rc == NGX_OK && ngx_mikrobill_role_parse(ur->role) == 0))
     {
@@ -957,9 +796,9 @@ ngx_mikrobill_users_more(ngx_mikrobill_users_req_t *ur, json_t *body,
     json_t     *v;
     ngx_int_t   rc;
 
-    rc = ngx_mikrobill_users_str(body, "full_name", &ur->full_name);
+    rc = ngx_mikrobill_api_str(body, "full_name", &ur->full_name);
     if (rc == NGX_ERROR
-        || (rc == NGX_OK && ngx_mikrobill_users_chars(ur->full_name)
+        || (rc == NGX_OK && ngx_mikrobill_api_chars(ur->full_name)
                             > NGX_MIKROBILL_FULL_NAME_MAX))
     {
         *message = MB_FULL_NAME_MSG;
@@ -983,10 +822,10 @@ ngx_mikrobill_users_more(ngx_mikrobill_users_req_t *ur, json_t *body,
                  : (ur->mode == ngx_mikrobill_users_put_e ? "t" : NULL);
 
     v = json_object_get(body, "outlet_id");
-    rc = ngx_mikrobill_users_str(body, "outlet_id", &ur->outlet_id);
+    rc = ngx_mikrobill_api_str(body, "outlet_id", &ur->outlet_id);
     if (rc == NGX_ERROR
         || (rc == NGX_OK
-            && ngx_mikrobill_users_uuid_ok(ur->outlet_id) != NGX_OK))
+            && ngx_mikrobill_api_uuid_ok(ur->outlet_id) != NGX_OK))
     {
         *message = MB_OUTLET_MSG;
         return "outlet_id";
@@ -995,48 +834,6 @@ ngx_mikrobill_users_more(ngx_mikrobill_users_req_t *ur, json_t *body,
     ur->set_outlet = v != NULL || ur->mode == ngx_mikrobill_users_put_e;
 
     return NULL;
-}
-
-
-/* NGX_OK: a string; NGX_DECLINED: absent or null; NGX_ERROR: anything else */
-static ngx_int_t
-ngx_mikrobill_users_str(json_t *body, const char *name, const char **out)
-{
-    json_t  *v;
-
-    *out = NULL;
-    v = json_object_get(body, name);
-
-    if (v == NULL || json_is_null(v)) {
-        return NGX_DECLINED;
-    }
-
-    /* PostgreSQL text cannot hold NUL: refuse "\u0000" here */
-    if (!json_is_string(v)
-        || ngx_strlen(json_string_value(v)) != json_string_length(v))
-    {
-        return NGX_ERROR;
-    }
-
-    *out = json_string_value(v);
-
-    return NGX_OK;
-}
-
-
-/* characters, not bytes: jansson strings are valid UTF-8 */
-static ngx_uint_t
-ngx_mikrobill_users_chars(const char *s)
-{
-    ngx_uint_t  n;
-
-    for (n = 0; *s; s++) {
-        if (((u_char) *s & 0xc0) != 0x80) {
-            n++;
-        }
-    }
-
-    return n;
 }
 
 
@@ -1067,39 +864,6 @@ ngx_mikrobill_users_username_ok(const char *s)
 }
 
 
-/* 8-4-4-4-12 hex digits, so a bad id never reaches a ::uuid cast */
-static ngx_int_t
-ngx_mikrobill_users_uuid_ok(const char *s)
-{
-    size_t  i;
-    u_char  ch;
-
-    if (ngx_strlen(s) != 36) {
-        return NGX_DECLINED;
-    }
-
-    for (i = 0; i < 36; i++) {
-        ch = (u_char) s[i];
-
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (ch != '-') {
-                return NGX_DECLINED;
-            }
-
-            continue;
-        }
-
-        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')
-              || (ch >= 'A' && ch <= 'F')))
-        {
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
 /* queries and answers */
 
 static ngx_int_t
@@ -1107,16 +871,7 @@ ngx_mikrobill_users_exec(ngx_mikrobill_users_req_t *ur,
     const ngx_mikrobill_pg_stmt_t *stmt, const char *const *values,
     ngx_mikrobill_pg_handler_pt handler)
 {
-    if (ngx_mikrobill_pg_exec(ur->ctx->mcf->pg, stmt, values, handler, ur)
-        != NGX_OK)
-    {
-        ngx_mikrobill_respond_error(ur->ctx->request,
-                                    NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable", MB_BUSY_MSG);
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
+    return ngx_mikrobill_api_exec(ur->req.ctx, stmt, values, handler, ur);
 }
 
 
@@ -1125,29 +880,18 @@ static ngx_int_t
 ngx_mikrobill_users_result(ngx_mikrobill_ctx_t *ctx, PGresult *res,
     ngx_int_t rc)
 {
-    ExecStatusType       st;
     const char          *state;
     ngx_http_request_t  *r = ctx->request;
 
-    if (rc != NGX_OK) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable", MB_BUSY_MSG);
-        return NGX_ERROR;
-    }
-
-    st = PQresultStatus(res);
-    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
-        return NGX_OK;
+    rc = ngx_mikrobill_api_pg_result(r, res, rc);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     state = ngx_mikrobill_pg_sqlstate(res);
 
     if (ngx_strcmp(state, "23505") == 0) {
-        ngx_mikrobill_users_send(r, NGX_HTTP_CONFLICT,
-                                 json_pack("{s:s, s:s, s:s}",
-                                           "error", "conflict",
-                                           "message", "Username sudah dipakai",
-                                           "field", "username"));
+        ngx_mikrobill_api_conflict(r, "username", "Username sudah dipakai");
         return NGX_ERROR;
     }
 
@@ -1159,38 +903,29 @@ ngx_mikrobill_users_result(ngx_mikrobill_ctx_t *ctx, PGresult *res,
         return NGX_ERROR;
     }
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "mikrobill: users query failed: %s",
-                  PQresultErrorMessage(res));
-
-    ngx_mikrobill_respond_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                "internal_error", MB_INTERNAL_MSG);
+    ngx_mikrobill_api_sql_failed(r, res, "users");
 
     return NGX_ERROR;
 }
 
 
-static void
-ngx_mikrobill_users_invalid(ngx_http_request_t *r, const char *field,
-    const char *message)
+/*
+ * A write's one row; none means that the target changed between the check
+ * and the write, or that the statement's own rules refused it: a 409.
+ */
+static ngx_int_t
+ngx_mikrobill_users_written(ngx_mikrobill_ctx_t *ctx, PGresult *res,
+    ngx_int_t rc, const char *message)
 {
-    ngx_mikrobill_users_send(r, NGX_HTTP_BAD_REQUEST,
-                             json_pack("{s:s, s:s, s:s}",
-                                       "error", "validation_failed",
-                                       "message", message, "field", field));
-}
-
-
-/* json is NULL when building it ran out of memory */
-static void
-ngx_mikrobill_users_send(ngx_http_request_t *r, ngx_uint_t status,
-    json_t *json)
-{
-    if (json == NULL) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", MB_INTERNAL_MSG);
-        return;
+    if (ngx_mikrobill_users_result(ctx, res, rc) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    ngx_mikrobill_respond(r, status, json);
+    if (PQntuples(res) != 1) {
+        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_CONFLICT,
+                                    "conflict", message);
+        return NGX_DECLINED;
+    }
+
+    return NGX_OK;
 }
