@@ -119,7 +119,8 @@ $(DECODE_BENCH): $(TOP)/t/bench/ros_decode_bench.c $(TOP)/worker/mb_ros_codec.c 
 decode-bench: $(DECODE_BENCH)
 
 # C unit tests print TAP; t/unit.t runs each one inside the prove run.
-$(BUILD)/unit/%: $(TOP)/t/unit/%.c $(WORKER_SRCS) $(WORKER_HDRS)
+$(BUILD)/unit/%: $(TOP)/t/unit/%.c $(TOP)/t/unit/tap.h $(WORKER_SRCS) \
+                 $(WORKER_HDRS)
 	@mkdir -p $(BUILD)/unit
 	$(CC) $(CFLAGS_W) -I$(TOP)/worker -o $@ $< \
 	    $(filter-out $(TOP)/worker/main.c,$(WORKER_SRCS)) $(LDLIBS_W)

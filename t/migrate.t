@@ -5,6 +5,8 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib '.';
+use t::Worker qw(needs_env run_worker slurp);
 use Digest::SHA qw(hmac_sha256);
 use File::Copy qw(copy);
 use File::Temp qw(tempdir);
@@ -12,13 +14,12 @@ use FindBin;
 use MIME::Base64 qw(decode_base64);
 use POSIX ();
 
-my $worker   = $ENV{MIKROBILL_WORKER};
-my $conninfo = $ENV{TEST_NGINX_PG_CONNINFO};
-my $dir      = $ENV{MIKROBILL_TEST_DIR};
+my ($worker, $conninfo, $dir) = needs_env(qw(MIKROBILL_WORKER
+    TEST_NGINX_PG_CONNINFO MIKROBILL_TEST_DIR));
+t::Worker::setup(files => 'migrate-');
 
-plan skip_all => 'needs MIKROBILL_WORKER, TEST_NGINX_PG_CONNINFO, '
-    . 'MIKROBILL_TEST_DIR (make test)'
-    unless $worker && $conninfo && $dir;
+# runs the worker; returns (exit code, stdout, stderr)
+sub run { return run_worker(@_) }
 
 my $sqldir = "$FindBin::Bin/../sql";
 my $schema = "mt_$$";
@@ -49,29 +50,6 @@ my $conf = "$dir/migrate-$$.conf";
 open(my $cf, '>', $conf) or die "$conf: $!";
 print $cf "pg_conninfo = $scoped\npassword_iterations = 1000\n";
 close $cf;
-
-# runs the worker; returns (exit code, stdout, stderr)
-sub run {
-    my ($stdin, @args) = @_;
-    my $out = "$dir/migrate-$$.out";
-    my $err = "$dir/migrate-$$.err";
-    my $pid = open(my $in, '|-') // die "fork: $!";
-    if ($pid == 0) {
-        open(STDOUT, '>', $out) or die;
-        open(STDERR, '>', $err) or die;
-        exec($worker, @args) or POSIX::_exit(127);
-    }
-    print $in $stdin if defined $stdin;
-    close $in;
-    my $rc = $? >> 8;
-    return ($rc, slurp($out), slurp($err));
-}
-
-sub slurp {
-    open(my $fh, '<', $_[0]) or return '';
-    local $/;
-    return <$fh> // '';
-}
 
 
 # --- migrate -----------------------------------------------------------------

@@ -10,6 +10,8 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib '.';
+use t::Worker;
 use IO::Socket::INET;
 use JSON::PP qw(decode_json encode_json);
 use POSIX qw(WNOHANG);
@@ -33,170 +35,14 @@ BAIL_OUT("no simulator at $sim (make sim)") unless -x $sim;
 my $stream  = "mikrobill:test:ros:$$";
 my $rpass   = "Rtr-pass-$$-x";           # must never show in a log
 my $spass   = "Cust-pass-$$-y";
-my $seq     = 0;
-my (%running, @logs);
-
-END {
-    kill 'KILL', keys %running;
-}
 
 # ------------------------------------------------------------------ helpers
 
-sub rcli {
-    my $pid = open(my $fh, '-|') // die "fork: $!";
-    if ($pid == 0) {
-        open(STDERR, '>', '/dev/null');
-        exec('redis-cli', '-h', $rhost, '-p', $rport, '--raw', @_)
-            or POSIX::_exit(127);
-    }
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    $out =~ s/\s+\z//;
-    return $out;
-}
-
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $end = time + $timeout * $slow;
-    while (time < $end) {
-        my $v = $cond->();
-        return $v if $v;
-        sleep 0.1;
-    }
-    return undef;
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    return $s->sockport;
-}
-
-sub port_open {
-    return IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => $_[0], Timeout => 1) ? 1 : 0;
-}
-
-sub slurp {
-    open(my $fh, '<', $_[0]) or return '';
-    local $/;
-    return <$fh> // '';
-}
-
-sub spawn {
-    my ($log, @cmd) = @_;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open(STDIN, '<', '/dev/null');
-        open(STDOUT, '>>', $log) or die;
-        open(STDERR, '>>', $log) or die;
-        exec(@cmd) or die "exec $cmd[0]: $!";
-    }
-    $running{$pid} = 1;
-    push @logs, $log;
-    return $pid;
-}
-
-sub stop_pid {
-    my ($pid, $sig) = @_;
-    delete $running{$pid};
-    kill $sig || 'TERM', $pid;
-    my $status;
-    wait_for(sub {
-        my $got = waitpid($pid, WNOHANG);
-        $status = $? if $got == $pid;
-        return $got == $pid;
-    }, 15);
-    unless (defined $status) {
-        kill 'KILL', $pid;
-        waitpid($pid, 0);
-        return -1;
-    }
-    return $status;
-}
-
-# a simulator: { pid, port, ctl, log, args }
-sub start_sim {
-    my ($name, %o) = @_;
-    my $s = { port => $o{port} || free_port(), ctl => $o{ctl} || free_port(),
-              log => "$dir/ros-sim-$name-$$.log", name => $name };
-    my @args = ('--control', "127.0.0.1:$s->{ctl}",
-                '--user', "admin:$rpass", '--identity', "sim-$name",
-                @{ $o{args} || [] });
-    push @args, $o{tls} ? ('--tls-listen', "127.0.0.1:$s->{port}")
-                        : ('--listen', "127.0.0.1:$s->{port}");
-    $s->{args} = \@args;
-    $s->{pid} = spawn($s->{log}, $sim, @args);
-    wait_for(sub { port_open($s->{port}) && port_open($s->{ctl}) }, 10)
-        or BAIL_OUT("simulator $name did not start: " . slurp($s->{log}));
-    return $s;
-}
-
-sub restart_sim {
-    my ($s) = @_;
-    $s->{pid} = spawn($s->{log}, $sim, @{ $s->{args} });
-    wait_for(sub { port_open($s->{port}) && port_open($s->{ctl}) }, 10)
-        or BAIL_OUT("simulator $s->{name} did not restart");
-}
-
-# one control line, its answer line
-sub ctl {
-    my ($s, $line) = @_;
-    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $s->{ctl}, Timeout => 5)
-        or return "ERR connect: $!";
-    print $c "$line\n";
-    my $answer = <$c> // '';
-    close $c;
-    $answer =~ s/\s+\z//;
-    return $answer;
-}
-
-sub stats {
-    my ($s) = @_;
-    my %st = ctl($s, 'stats') =~ /([a-z-]+)=(\d+)/g;
-    return \%st;
-}
-
-sub conf {
-    my ($name) = @_;
-    my $file = "$dir/ros-worker-$name-$$.conf";
-    open(my $fh, '>', $file) or die "$file: $!";
-    print $fh "pg_conninfo = $ENV{TEST_NGINX_PG_CONNINFO}\n",
-        "redis_host = $rhost\nredis_port = $rport\n",
-        "stream = $stream\nconsumer_name = t-ros-$name-$$\n",
-        "log_level = debug\nsecret_key_file = $dir/ros-secret-$$.key\n",
-        "router_lease_ms = 2000\nclaim_idle_ms = 2000\n";
-    close $fh;
-    return $file;
-}
-
-sub start_worker {
-    my ($name) = @_;
-    my $log = "$dir/ros-worker-$name-$$.log";
-    my $pid = spawn($log, $worker, 'run', '-c', conf($name));
-    return { pid => $pid, log => $log, name => $name };
-}
-
-# sends a command, waits for its reply (decoded) or undef
-sub command {
-    my ($type, $payload, $timeout) = @_;
-    my $id = "ros-$$-" . ++$seq;
-    my $key = "mikrobill:test:reply:$id";
-    rcli('XADD', $stream, '*', 'type', $type, 'id', $id, 'reply_to', $key,
-         'payload', encode_json($payload));
-    my (undef, $json) = split /\n/, rcli('BLPOP', $key, $timeout || 15), 2;
-    return $json && $json =~ /^\{/ ? decode_json($json) : undef;
-}
-
-sub add_router {
-    my ($name, $s, @extra) = @_;
-    local $ENV{MIKROBILL_ROUTER_PASSWORD} = $rpass;
-    my $out = `$worker router-add -c @{[conf('cli')]} --name $name --host 127.0.0.1 --port $s->{port} --username admin @extra 2>&1`;
-    my ($id) = $out =~ /id ([0-9a-f-]{36})/;
-    return $id;
-}
+t::Worker::setup(files => 'ros-', id => 'ros', stream => $stream,
+                 consumer => sub { "t-ros-$_[0]-$$" }, rpass => $rpass,
+                 slow => $slow, command_timeout => 15,
+                 conf => [secret_key_file => "$dir/ros-secret-$$.key",
+                          router_lease_ms => 2000, claim_idle_ms => 2000]);
 
 my %routers;                # name => id, removed at the end
 
@@ -597,7 +443,8 @@ ok(wait_for(sub { exec_op($ra, 'profile.print')->{ok} }, 10),
 # --------------------------------------------------------------- cleanup
 
 for my $name (keys %routers) {
-    system("$worker router-del -c @{[conf('cli')]} --name $name >/dev/null 2>&1");
+    system("$worker router-del -c @{[write_conf('cli')]} --name $name"
+           . " >/dev/null 2>&1");
 }
 ok(wait_for(sub { stats($A)->{'logged-in'} == 0 }, 10),
    'a deleted router is disconnected (NOTIFY)') or diag(slurp($w3->{log}));
@@ -607,7 +454,7 @@ is(rcli('EXISTS', "mikrobill:router:$routers{$ra}:owner"), 0,
 is(stop_pid($w3->{pid}), 0, 'last worker stopped (exit 0)');
 stop_pid($_->{pid}) for $A, $B, $C;
 
-my $all = join '', map { slurp($_) } @logs;
+my $all = join '', map { slurp($_) } spawned_logs();
 unlike($all, qr/\Q$rpass\E/, 'no router password in any log');
 unlike($all, qr/\Q$spass\E/, 'no customer password in any log');
 unlike($all, qr/Sanitizer|runtime error/, 'no sanitizer report');

@@ -6,41 +6,21 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib '.';
+use t::Worker qw(needs_env run_worker slurp);
 use POSIX ();
 
-my $worker   = $ENV{MIKROBILL_WORKER};
-my $conninfo = $ENV{TEST_NGINX_PG_CONNINFO};
-my $dir      = $ENV{MIKROBILL_TEST_DIR};
+my ($worker, $conninfo, $dir) = needs_env(qw(MIKROBILL_WORKER
+    TEST_NGINX_PG_CONNINFO MIKROBILL_TEST_DIR));
+t::Worker::setup(files => 'cli-');
 
-plan skip_all => 'needs MIKROBILL_WORKER, TEST_NGINX_PG_CONNINFO, '
-    . 'MIKROBILL_TEST_DIR (make test)'
-    unless $worker && $conninfo && $dir;
+# runs the worker: (exit code, stdout, stderr)
+sub run { return run_worker(@_) }
 
 my $key  = "$dir/cli-secret-$$.key";
 my $conf = "$dir/cli-worker-$$.conf";
 my $pw   = "Router-pw-$$ with space";
 my $n    = "cli-$$";
-
-sub slurp {
-    open(my $fh, '<', $_[0]) or return '';
-    local $/;
-    return <$fh> // '';
-}
-
-# runs the worker: (exit code, stdout, stderr)
-sub run {
-    my ($stdin, @args) = @_;
-    my ($out, $err) = ("$dir/cli-$$.out", "$dir/cli-$$.err");
-    my $pid = open(my $in, '|-') // die "fork: $!";
-    if ($pid == 0) {
-        open(STDOUT, '>', $out) or die;
-        open(STDERR, '>', $err) or die;
-        exec($worker, @args) or die "exec: $!";
-    }
-    print $in $stdin if defined $stdin;
-    close $in;
-    return ($? >> 8, slurp($out), slurp($err));
-}
 
 sub psql {
     my ($sql) = @_;

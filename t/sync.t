@@ -10,6 +10,7 @@ use strict;
 use warnings;
 
 use t::MikroBill;
+use t::Worker;
 use IO::Socket::INET;
 use JSON::PP qw(decode_json encode_json);
 use POSIX qw(WNOHANG);
@@ -30,153 +31,17 @@ BAIL_OUT("no simulator at $sim (make sim)") unless -x $sim;
 
 my $stream = "mikrobill:test:sync:$$";
 my $rpass  = "Rtr-pass-$$-s";
-my $seq    = 0;
-my (%running, %routers);
-
-END {
-    kill 'KILL', keys %running;
-}
+my %routers;
 
 # ------------------------------------------------------------------ helpers
 
-sub rcli {
-    my $pid = open(my $fh, '-|') // die "fork: $!";
-    if ($pid == 0) {
-        open(STDERR, '>', '/dev/null');
-        exec('redis-cli', '-h', $rhost, '-p', $rport, '--raw', @_)
-            or POSIX::_exit(127);
-    }
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    $out =~ s/\s+\z//;
-    return $out;
-}
-
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $end = time + $timeout * $slow;
-    while (time < $end) {
-        my $v = $cond->();
-        return $v if $v;
-        sleep 0.1;
-    }
-    return undef;
-}
-
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
-                                  LocalPort => 0, ReuseAddr => 1) or die $!;
-    return $s->sockport;
-}
-
-sub port_open {
-    return IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                 PeerPort => $_[0], Timeout => 1) ? 1 : 0;
-}
-
-sub slurp {
-    open(my $fh, '<', $_[0]) or return '';
-    local $/;
-    return <$fh> // '';
-}
-
-sub spawn {
-    my ($log, @cmd) = @_;
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open(STDIN, '<', '/dev/null');
-        open(STDOUT, '>>', $log) or die;
-        open(STDERR, '>>', $log) or die;
-        exec(@cmd) or die "exec $cmd[0]: $!";
-    }
-    $running{$pid} = 1;
-    return $pid;
-}
-
-sub stop_pid {
-    my ($pid) = @_;
-    delete $running{$pid};
-    kill 'TERM', $pid;
-    my $status;
-    wait_for(sub {
-        my $got = waitpid($pid, WNOHANG);
-        $status = $? if $got == $pid;
-        return $got == $pid;
-    }, 15);
-    unless (defined $status) {
-        kill 'KILL', $pid;
-        waitpid($pid, 0);
-        return -1;
-    }
-    return $status;
-}
-
-sub start_sim {
-    my ($name) = @_;
-    my $s = { port => free_port(), ctl => free_port(), name => $name,
-              log => "$dir/sync-sim-$name-$$.log" };
-    $s->{pid} = spawn($s->{log}, $sim, '--control', "127.0.0.1:$s->{ctl}",
-                      '--user', "admin:$rpass", '--identity', "sim-$name",
-                      '--listen', "127.0.0.1:$s->{port}");
-    wait_for(sub { port_open($s->{port}) && port_open($s->{ctl}) }, 10)
-        or BAIL_OUT("simulator $name did not start: " . slurp($s->{log}));
-    return $s;
-}
-
-sub ctl {
-    my ($s, $line) = @_;
-    my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                  PeerPort => $s->{ctl}, Timeout => 5)
-        or return "ERR connect: $!";
-    print $c "$line\n";
-    my $answer = <$c> // '';
-    close $c;
-    $answer =~ s/\s+\z//;
-    return $answer;
-}
-
-sub conf {
-    my ($name, %o) = @_;
-    my $file = "$dir/sync-worker-$name-$$.conf";
-    open(my $fh, '>', $file) or die "$file: $!";
-    print $fh "pg_conninfo = $ENV{TEST_NGINX_PG_CONNINFO}\n",
-        "redis_host = $rhost\nredis_port = $rport\n",
-        "stream = $stream\nconsumer_name = t-sync-$name-$$\n",
-        "log_level = debug\nsecret_key_file = $dir/sync-secret-$$.key\n",
-        "router_lease_ms = 2000\nclaim_idle_ms = 2000\n",
-        "sync_interval_s = ", $o{interval} || 3600, "\n",
-        "sync_timeout_ms = ", 1500 * $slow, "\n";
-    close $fh;
-    return $file;
-}
-
-sub start_worker {
-    my ($name, %o) = @_;
-    my $log = "$dir/sync-worker-$name-$$.log";
-    my $pid = spawn($log, $worker, 'run', '-c', conf($name, %o));
-    return { pid => $pid, log => $log };
-}
-
-sub command {
-    my ($type, $payload) = @_;
-    my $id = "sync-$$-" . ++$seq;
-    my $key = "mikrobill:test:reply:$id";
-    rcli('XADD', $stream, '*', 'type', $type, 'id', $id, 'reply_to', $key,
-         defined $payload ? ('payload', encode_json($payload)) : ());
-    my (undef, $json) = split /\n/, rcli('BLPOP', $key, 15 * $slow), 2;
-    return $json && $json =~ /^\{/ ? decode_json($json) : undef;
-}
-
-sub add_router {
-    my ($name, $s, $password) = @_;
-    local $ENV{MIKROBILL_ROUTER_PASSWORD} = $password // $rpass;
-    my $cmd = "$worker router-add -c " . conf('cli') . " --name $name"
-        . " --host 127.0.0.1 --port $s->{port} --username admin 2>&1";
-    my $out = `$cmd`;
-    my ($id) = $out =~ /id ([0-9a-f-]{36})/;
-    return $id;
-}
+t::Worker::setup(files => 'sync-', id => 'sync', stream => $stream,
+                 consumer => sub { "t-sync-$_[0]-$$" }, rpass => $rpass,
+                 slow => $slow,
+                 conf => [secret_key_file => "$dir/sync-secret-$$.key",
+                          router_lease_ms => 2000, claim_idle_ms => 2000,
+                          sync_interval_s => 3600,
+                          sync_timeout_ms => 1500 * $slow]);
 
 sub last_run {
     my ($router) = @_;
@@ -405,7 +270,7 @@ is(cust("$u-shared-a")->{status}, 'offline', 'and SHARED is OFFLINE now');
 # ------------------------------------------------------ a login failure
 
 my $rc = "sync-c-$$";
-$routers{$rc} = add_router($rc, $B, 'wrong-password');
+$routers{$rc} = add_router($rc, $B, password => 'wrong-password');
 add_customer(name => 'Was online', username => "$u-wasonline",
              pppoe => 'shared', router => $rc, status => 'online');
 ok(wait_for(sub { (status_row($rc)->{error} // '') =~ /invalid user name/ },
@@ -447,7 +312,7 @@ is($r->{error}, 'not_found', 'sync.now: unknown router');
 # ---------------------------------------------------------- periodic sync
 
 is(stop_pid($w->{pid}), 0, 'worker stopped');
-$w = start_worker('two', interval => 2);
+$w = start_worker('two', sync_interval_s => 2);
 like(ctl($B, 'login shared'), qr/^OK/, 'shared logs in on router B');
 ok(wait_for(sub { cust("$u-shared-b")->{status} eq 'online' }, 10),
    'periodic sync (2 s) sets it ONLINE by itself') or diag(slurp($w->{log}));
@@ -467,7 +332,7 @@ is(stop_pid($w->{pid}), 0, 'worker stopped');
 
 stop_pid($sub);
 for my $name (keys %routers) {
-    system("$worker router-del -c @{[conf('cli')]} --name $name"
+    system("$worker router-del -c @{[write_conf('cli')]} --name $name"
            . " >/dev/null 2>&1");
 }
 mb_psql("DELETE FROM customers WHERE username LIKE ?", "$u-%");

@@ -5,6 +5,8 @@ use strict;
 use warnings;
 
 use Test::More;
+use lib '.';
+use t::Worker;
 use JSON::PP qw(decode_json);
 use POSIX qw(WNOHANG setsid);
 use Time::HiRes qw(sleep time);
@@ -20,114 +22,26 @@ plan skip_all => 'needs MIKROBILL_WORKER, MIKROBILL_TEST_DIR, '
 
 # a stream of our own: nothing else running in the test reads it
 my $stream = "mikrobill:test:worker:$$";
-my $seq    = 0;
 
-sub rcli {
-    my $pid = open(my $fh, '-|') // die "fork: $!";
-    if ($pid == 0) {
-        open(STDERR, '>', '/dev/null');     # "connection refused" while down
-        exec('redis-cli', '-h', $rhost, '-p', $rport, '--raw', @_)
-            or POSIX::_exit(127);
-    }
-    local $/;
-    my $out = <$fh> // '';
-    close $fh;
-    $out =~ s/\s+\z//;
-    return $out;
-}
+t::Worker::setup(stream => $stream, poll => 0.2);
 
 # number of entries pending in the group
 sub pending {
     return (split /\n/, rcli('XPENDING', $stream, 'workers'))[0] // '';
 }
 
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $end = time + $timeout;
-    while (time < $end) {
-        my $v = $cond->();
-        return $v if $v;
-        sleep 0.2;
-    }
-    return undef;
-}
-
-sub write_conf {
-    my ($name, %extra) = @_;
-    my $file = "$dir/worker-$name-$$.conf";
-    open(my $fh, '>', $file) or die "$file: $!";
-    print $fh "# written by t/worker.t\n",
-        "pg_conninfo = $ENV{TEST_NGINX_PG_CONNINFO}\n",
-        "redis_host = $rhost\n", "redis_port = $rport\n",
-        "stream = $stream\n", "consumer_name = t-$name\n",
-        "log_level = debug\n",
-        map { "$_ = $extra{$_}\n" } sort keys %extra;
-    close $fh;
-    return $file;
-}
-
-my %running;           # pid => 1: killed if the test dies half-way
-
-END {
-    kill 'KILL', keys %running;
-}
-
-sub start_worker {
-    my ($name, %extra) = @_;
-    my $conf = write_conf($name, %extra);
-    my $log = "$dir/worker-$name-$$.log";
-    my $pid = fork // die "fork: $!";
-    if ($pid == 0) {
-        open(STDOUT, '>>', $log) or die;
-        open(STDERR, '>>', $log) or die;
-        exec($worker, 'run', '-c', $conf) or die "exec: $!";
-    }
-    $running{$pid} = 1;
-    return { pid => $pid, log => $log, name => "t-$name" };
-}
-
-sub slurp {
-    open(my $fh, '<', $_[0]) or return '';
-    local $/;
-    return <$fh>;
-}
-
-# sends a command, waits up to $timeout s for its reply (decoded) or undef
-sub command {
-    my ($type, $timeout, @fields) = @_;
-    my $id = "req-$$-" . ++$seq;
-    my $key = "mikrobill:test:reply:$id";
-    rcli('XADD', $stream, '*', 'type', $type, 'id', $id, 'reply_to', $key,
-         @fields);
-    my (undef, $json) = split /\n/, rcli('BLPOP', $key, $timeout), 2;
-    return $json && $json =~ /^\{/ ? decode_json($json) : undef;
-}
-
 # until the worker has (re)created its group, an XADD may go unseen
 sub ping_until {
     my ($cond, $timeout) = @_;
     return wait_for(sub {
-        my $r = command('ping', 1);
+        my $r = request('ping', 1);
         return $r && $cond->($r) ? $r : undef;
     }, $timeout);
 }
 
 sub stop_worker {
     my ($w) = @_;
-    delete $running{$w->{pid}};
-    kill 'TERM', $w->{pid};
-    my $status;
-    wait_for(sub {
-        my $got = waitpid($w->{pid}, WNOHANG);
-        $status = $? if $got == $w->{pid};
-        return $got == $w->{pid};
-    }, 15);
-    unless (defined $status) {
-        kill 'KILL', $w->{pid};
-        waitpid($w->{pid}, 0);
-        return -1;
-    }
-    return $status;
+    return stop_pid($w->{pid});
 }
 
 sub spawn_detached {
@@ -194,7 +108,7 @@ like($pong->{id}, qr/^req-$$-\d+$/, 'ping: id echoed');
 like($pong->{time}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/,
      'ping: time is RFC 3339');
 
-my $r = command('no.such.command', 5, 'payload', '{"x":1}');
+my $r = request('no.such.command', 5, 'payload', '{"x":1}');
 is($r->{ok}, JSON::PP::false, 'unknown command: ok false');
 is($r->{error}, 'unknown_command', 'unknown command: error code');
 like($r->{message}, qr/no\.such\.command/, 'unknown command: message');

@@ -421,7 +421,7 @@ mb_rexec_run(mb_job_t *job, mb_router_t *r, mb_rop_plan_t *plan)
 
 /* not in this worker's registry: a new row not loaded yet, or none */
 static void
-mb_rexec_db(PGresult *res, const char *err, void *data)
+mb_router_route_db(PGresult *res, const char *err, void *data)
 {
     mb_job_t  *job = data;
     char      *id = job->ctx;
@@ -445,25 +445,34 @@ mb_rexec_db(PGresult *res, const char *err, void *data)
 
 
 static void
-mb_rexec_free_id(mb_job_t *job)
+mb_router_route_free_id(mb_job_t *job)
 {
     free(job->ctx);
 }
 
 
-static void
-mb_rexec_lookup(mb_job_t *job, const char *id)
+void
+mb_router_route(mb_job_t *job, mb_router_t *r, const char *router_id)
 {
-    const char  *params[1] = { id };
+    const char  *params[1] = { router_id };
 
-    job->ctx = strdup(id);
-    job->cleanup = mb_rexec_free_id;
+    if (r != NULL) {
+        mb_router_forward(job->worker, r->conf.id, job);
+        return;
+    }
+
+    job->ctx = strdup(router_id);
+    job->cleanup = mb_router_route_free_id;
 
     if (job->ctx == NULL
         || mb_pg_query_params(job->worker->pg,
                "SELECT enabled FROM routers WHERE id = $1", 1, params,
-               MB_REXEC_DB_MS, mb_rexec_db, job) != 0)
+               MB_REXEC_DB_MS, mb_router_route_db, job) != 0)
     {
+        /* freed here, so that the reply does not depend on the cleanup */
+        job->cleanup = NULL;
+        free(job->ctx);
+        job->ctx = NULL;
         mb_job_fail(job, "db_unavailable", "the database is not connected");
     }
 }
@@ -519,10 +528,5 @@ mb_cmd_router_exec(mb_job_t *job)
     }
 
     mb_rop_plan_free(&plan);
-
-    if (r != NULL) {
-        mb_router_forward(job->worker, r->conf.id, job);
-    } else {
-        mb_rexec_lookup(job, id);
-    }
+    mb_router_route(job, r, id);
 }

@@ -14,7 +14,6 @@
 
 #include "mb_job.h"
 #include "mb_log.h"
-#include "mb_pg.h"
 #include "mb_redis.h"
 #include "mb_registry.h"
 #include "mb_router.h"
@@ -22,7 +21,6 @@
 #include "mb_valid.h"
 
 
-#define MB_CSYNC_DB_MS     3000
 #define MB_CSYNC_REDIS_MS  5000
 
 
@@ -78,59 +76,6 @@ mb_csync_all(mb_job_t *job)
 }
 
 
-/* not in this worker's registry: a new row not loaded yet, or none */
-static void
-mb_csync_db(PGresult *res, const char *err, void *data)
-{
-    mb_job_t  *job = data;
-    char      *id = job->ctx;
-
-    job->ctx = NULL;
-    job->cleanup = NULL;
-
-    if (err != NULL) {
-        mb_job_fail(job, "db_unavailable", "%s", err);
-    } else if (PQntuples(res) == 0) {
-        mb_job_fail(job, "not_found", "no such router");
-    } else if (PQgetvalue(res, 0, 0)[0] != 't') {
-        mb_job_fail(job, "disabled", "the router is disabled");
-    } else {
-        mb_registry_reload_soon(job->worker->registry);
-        mb_router_forward(job->worker, id, job);
-    }
-
-    free(id);
-}
-
-
-static void
-mb_csync_free_id(mb_job_t *job)
-{
-    free(job->ctx);
-}
-
-
-static void
-mb_csync_lookup(mb_job_t *job, const char *id)
-{
-    const char  *params[1] = { id };
-
-    job->ctx = strdup(id);
-    job->cleanup = mb_csync_free_id;
-
-    if (job->ctx == NULL
-        || mb_pg_query_params(job->worker->pg,
-               "SELECT enabled FROM routers WHERE id = $1", 1, params,
-               MB_CSYNC_DB_MS, mb_csync_db, job) != 0)
-    {
-        job->cleanup = NULL;
-        free(job->ctx);
-        job->ctx = NULL;
-        mb_job_fail(job, "db_unavailable", "the database is not connected");
-    }
-}
-
-
 void
 mb_cmd_sync_now(mb_job_t *job)
 {
@@ -162,10 +107,7 @@ mb_cmd_sync_now(mb_job_t *job)
         }
         mb_csync_queued(job, 1);
 
-    } else if (r != NULL) {
-        mb_router_forward(job->worker, r->conf.id, job);
-
     } else {
-        mb_csync_lookup(job, id);
+        mb_router_route(job, r, id);
     }
 }

@@ -84,6 +84,12 @@ void mb_router_ensure_group(mb_router_t *r);
 /* forwards a router.exec job to the router's stream (acks it after) */
 void mb_router_forward(mb_worker_t *w, const char *router_id,
     mb_job_t *job);
+/*
+ * A job for a router not owned here: forwarded to r's stream, or, with r
+ * NULL (not in the registry: a new row not loaded yet, or none), looked
+ * up in the database first; fails the job when missing or disabled.
+ */
+void mb_router_route(mb_job_t *job, mb_router_t *r, const char *router_id);
 
 void mb_router_conf_free(mb_router_conf_t *conf);
 /* 1 when two rows differ in anything that matters */

@@ -292,11 +292,14 @@ mb_router_simple_args(int argc, char **argv, const char *cmd,
 }
 
 
+/* name: unused, the signature of mb_router_simple_cmd's run */
 static int
-mb_router_print(PGconn *conn)
+mb_router_print(PGconn *conn, const char *name)
 {
     PGresult  *res;
     int        i;
+
+    (void) name;
 
     res = PQexec(conn,
               "SELECT id, name, host, port, username,"
@@ -333,34 +336,6 @@ mb_router_print(PGconn *conn)
 }
 
 
-int
-mb_worker_router_list(int argc, char **argv)
-{
-    const char   *conf = NULL;
-    mb_config_t   cfg;
-    PGconn       *conn;
-    int           rc;
-
-    rc = mb_router_simple_args(argc, argv, "router-list", &conf, NULL);
-    if (rc != 0) {
-        return rc > 0 ? MB_EXIT_OK : MB_EXIT_ERROR;
-    }
-
-    if (mb_cli_config(conf, &cfg) != 0) {
-        return MB_EXIT_ERROR;
-    }
-
-    rc = MB_EXIT_ERROR;
-    if ((conn = mb_cli_pg_connect(&cfg)) != NULL) {
-        rc = mb_router_print(conn);
-        PQfinish(conn);
-    }
-
-    mb_config_free(&cfg);
-    return rc;
-}
-
-
 static int
 mb_router_delete(PGconn *conn, const char *name)
 {
@@ -390,15 +365,21 @@ mb_router_delete(PGconn *conn, const char *name)
 }
 
 
-int
-mb_worker_router_del(int argc, char **argv)
+/*
+ * router-list and router-del: the options (--name when want_name), the
+ * config, a connection, then run on it; the exit status
+ */
+static int
+mb_router_simple_cmd(int argc, char **argv, const char *cmd, int want_name,
+    int (*run)(PGconn *conn, const char *name))
 {
     const char   *conf = NULL, *name = NULL;
     mb_config_t   cfg;
     PGconn       *conn;
     int           rc;
 
-    rc = mb_router_simple_args(argc, argv, "router-del", &conf, &name);
+    rc = mb_router_simple_args(argc, argv, cmd, &conf,
+                               want_name ? &name : NULL);
     if (rc != 0) {
         return rc > 0 ? MB_EXIT_OK : MB_EXIT_ERROR;
     }
@@ -409,12 +390,28 @@ mb_worker_router_del(int argc, char **argv)
 
     rc = MB_EXIT_ERROR;
     if ((conn = mb_cli_pg_connect(&cfg)) != NULL) {
-        rc = mb_router_delete(conn, name);
+        rc = run(conn, name);
         PQfinish(conn);
     }
 
     mb_config_free(&cfg);
     return rc;
+}
+
+
+int
+mb_worker_router_list(int argc, char **argv)
+{
+    return mb_router_simple_cmd(argc, argv, "router-list", 0,
+                                mb_router_print);
+}
+
+
+int
+mb_worker_router_del(int argc, char **argv)
+{
+    return mb_router_simple_cmd(argc, argv, "router-del", 1,
+                                mb_router_delete);
 }
 
 

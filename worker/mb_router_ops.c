@@ -220,47 +220,23 @@ mb_rop_profile_print(json_t *p, mb_rop_plan_t *plan)
 /* ------------------------------------------------------------ secrets */
 
 
+/*
+ * A secret field and its check: ok, or with ok NULL a name of 1..name_max
+ * bytes, or else printable text of at most text_max bytes (may be empty)
+ */
 typedef struct {
     const char  *name;
     int          (*ok)(json_t *v);
+    unsigned     name_max;
+    unsigned     text_max;
     const char  *what;
 } mb_rop_field_t;
 
 
 static int
-mb_rop_f_name(json_t *v)
-{
-    return mb_valid_name(json_string_value(v), MB_ROP_NAME_MAX);
-}
-
-static int
-mb_rop_f_password(json_t *v)
-{
-    return mb_valid_text0(json_string_value(v), 256);
-}
-
-static int
-mb_rop_f_profile(json_t *v)
-{
-    return mb_valid_name(json_string_value(v), 64);
-}
-
-static int
 mb_rop_f_service(json_t *v)
 {
     return mb_rop_service_ok(json_string_value(v));
-}
-
-static int
-mb_rop_f_comment(json_t *v)
-{
-    return mb_valid_text0(json_string_value(v), MB_ROP_COMMENT_MAX);
-}
-
-static int
-mb_rop_f_caller(json_t *v)
-{
-    return mb_valid_text0(json_string_value(v), 64);
 }
 
 /* an address, or "" to clear it */
@@ -285,25 +261,38 @@ mb_rop_f_uint(json_t *v)
 }
 
 
+static int
+mb_rop_field_ok(const mb_rop_field_t *f, json_t *v)
+{
+    if (f->ok != NULL) {
+        return f->ok(v);
+    }
+
+    return f->name_max != 0
+           ? mb_valid_name(json_string_value(v), f->name_max)
+           : mb_valid_text0(json_string_value(v), f->text_max);
+}
+
+
 static const mb_rop_field_t  mb_rop_secret_fields[] = {
-    { "name", mb_rop_f_name, "name must be 1 to 128 printable bytes" },
-    { "password", mb_rop_f_password, "password must be printable text" },
-    { "profile", mb_rop_f_profile, "profile must be 1 to 64 printable "
-                                   "bytes" },
-    { "service", mb_rop_f_service, "service must be any, async, l2tp, "
-                                   "ovpn, pppoe, pptp or sstp" },
-    { "comment", mb_rop_f_comment, "comment must be printable text of at "
-                                   "most 255 bytes" },
-    { "caller-id", mb_rop_f_caller, "caller-id must be printable text" },
-    { "local-address", mb_rop_f_addr, "local-address must be an IP "
-                                      "address" },
-    { "remote-address", mb_rop_f_addr, "remote-address must be an IP "
-                                       "address" },
-    { "limit-bytes-in", mb_rop_f_uint, "limit-bytes-in must be an "
-                                       "integer >= 0" },
-    { "limit-bytes-out", mb_rop_f_uint, "limit-bytes-out must be an "
-                                        "integer >= 0" },
-    { "disabled", mb_rop_f_bool, "disabled must be a boolean" },
+    { "name", NULL, MB_ROP_NAME_MAX, 0,
+      "name must be 1 to 128 printable bytes" },
+    { "password", NULL, 0, 256, "password must be printable text" },
+    { "profile", NULL, 64, 0, "profile must be 1 to 64 printable bytes" },
+    { "service", mb_rop_f_service, 0, 0, "service must be any, async, "
+                                         "l2tp, ovpn, pppoe, pptp or sstp" },
+    { "comment", NULL, 0, MB_ROP_COMMENT_MAX, "comment must be printable "
+                                              "text of at most 255 bytes" },
+    { "caller-id", NULL, 0, 64, "caller-id must be printable text" },
+    { "local-address", mb_rop_f_addr, 0, 0, "local-address must be an IP "
+                                            "address" },
+    { "remote-address", mb_rop_f_addr, 0, 0, "remote-address must be an "
+                                             "IP address" },
+    { "limit-bytes-in", mb_rop_f_uint, 0, 0, "limit-bytes-in must be an "
+                                             "integer >= 0" },
+    { "limit-bytes-out", mb_rop_f_uint, 0, 0, "limit-bytes-out must be an "
+                                              "integer >= 0" },
+    { "disabled", mb_rop_f_bool, 0, 0, "disabled must be a boolean" },
 };
 
 #define MB_ROP_NSECRET  \
@@ -375,7 +364,7 @@ mb_rop_secret_words(json_t *fields, mb_strv_t *w, const char *skip[],
             snprintf(bad, sizeof(bad), "unknown secret field \"%s\"", msg);
             return bad;
         }
-        if (!f->ok(v)) {
+        if (!mb_rop_field_ok(f, v)) {
             return f->what;
         }
         if (mb_rop_push_value(w, f->name, v) != 0) {
@@ -408,12 +397,36 @@ mb_rop_secret_add(json_t *p, mb_rop_plan_t *plan)
 }
 
 
+/*
+ * An "id" in p (a RouterOS *ID) as the target of plan: 1 when p has one,
+ * with *err NULL or why it is refused; 0 when it has none
+ */
+static int
+mb_rop_by_id(json_t *p, mb_rop_plan_t *plan, const char **err)
+{
+    const char  *id = mb_rop_str(p, "id");
+
+    if (!mb_rop_present(p, "id")) {
+        return 0;
+    }
+
+    if (!mb_valid_ros_id(id)) {
+        *err = "id must be a RouterOS id such as \"*1A\"";
+    } else {
+        plan->id = strdup(id);
+        *err = plan->id ? NULL : "out of memory";
+    }
+
+    return 1;
+}
+
+
 /* "id" (a RouterOS *ID) or "name": the target of set/remove ops */
 static const char *
 mb_rop_target(json_t *p, mb_rop_plan_t *plan, const char *menu,
     const char *action)
 {
-    const char  *id = mb_rop_str(p, "id");
+    const char  *err;
     const char  *name = mb_rop_str(p, "name");
 
     plan->kind = MB_ROP_BY_ID;
@@ -422,12 +435,8 @@ mb_rop_target(json_t *p, mb_rop_plan_t *plan, const char *menu,
         return "out of memory";
     }
 
-    if (mb_rop_present(p, "id")) {
-        if (!mb_valid_ros_id(id)) {
-            return "id must be a RouterOS id such as \"*1A\"";
-        }
-        plan->id = strdup(id);
-        return plan->id ? NULL : "out of memory";
+    if (mb_rop_by_id(p, plan, &err)) {
+        return err;
     }
 
     if (!mb_valid_name(name, MB_ROP_NAME_MAX)) {
@@ -534,7 +543,7 @@ mb_rop_addr_remove(json_t *p, mb_rop_plan_t *plan)
 {
     const char  *list = mb_rop_str(p, "list");
     const char  *addr = mb_rop_str(p, "address");
-    const char  *id = mb_rop_str(p, "id");
+    const char  *err;
 
     plan->kind = MB_ROP_BY_ID;
 
@@ -544,12 +553,8 @@ mb_rop_addr_remove(json_t *p, mb_rop_plan_t *plan)
         return "out of memory";
     }
 
-    if (mb_rop_present(p, "id")) {
-        if (!mb_valid_ros_id(id)) {
-            return "id must be a RouterOS id such as \"*1A\"";
-        }
-        plan->id = strdup(id);
-        return plan->id ? NULL : "out of memory";
+    if (mb_rop_by_id(p, plan, &err)) {
+        return err;
     }
 
     if (!mb_valid_name(list, 64) || !mb_rop_list_address(addr)) {

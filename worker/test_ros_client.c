@@ -14,6 +14,7 @@
 
 #include "mb_log.h"
 #include "mb_ros_client.h"
+#include "test_ros_tool.h"
 
 
 #define CHECK_PREFIX  "=comment="
@@ -184,15 +185,8 @@ main(int argc, char **argv)
         return 2;
     }
 
-    mb_log_set_level(MB_LOG_WARN);
-    uv_loop_init(&loop);
+    test_ros_tool_init(&loop, &cc, argv);
     memset(&k, 0, sizeof(k));
-    memset(&cc, 0, sizeof(cc));
-    cc.host = argv[1];
-    cc.port = (unsigned) atoi(argv[2]);
-    cc.username = argv[3];
-    cc.password = argv[4];
-    cc.no_reconnect = 1;
 
     printf("1..%zu\n", CHECK_N * 2);
     k.loop = &loop;

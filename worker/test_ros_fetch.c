@@ -16,6 +16,7 @@
 
 #include "mb_log.h"
 #include "mb_ros_client.h"
+#include "test_ros_tool.h"
 
 
 typedef struct {
@@ -122,15 +123,8 @@ main(int argc, char **argv)
         return 2;
     }
 
-    mb_log_set_level(MB_LOG_WARN);
-    uv_loop_init(&loop);
+    test_ros_tool_init(&loop, &cc, argv);
     memset(&b, 0, sizeof(b));
-    memset(&cc, 0, sizeof(cc));
-    cc.host = argv[1];
-    cc.port = (unsigned) atoi(argv[2]);
-    cc.username = argv[3];
-    cc.password = argv[4];
-    cc.no_reconnect = 1;
     b.runs = atoi(argv[5]) > 0 ? atoi(argv[5]) : 1;
     b.proplist = argv[6];
     b.ms = calloc((size_t) b.runs, sizeof(double));

@@ -11,17 +11,7 @@
 #include "mb_config.h"
 #include "ngx_mikrobill_password.h"
 
-
-static int  test_no;
-static int  failed;
-
-
-static void
-ok(int cond, const char *desc)
-{
-    printf("%sok %d - %s\n", cond ? "" : "not ", ++test_no, desc);
-    failed += !cond;
-}
+#include "tap.h"
 
 
 /* parses text into cfg; returns the parser's result, err holds the text */

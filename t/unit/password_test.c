@@ -8,25 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "tap.h"
+
 
 #define ITER  1000      /* the minimum: keeps the test fast */
-
-
-static int  test_no;
-static int  failed;
-
-
-static void
-ok(int cond, const char *name)
-{
-    test_no++;
-
-    if (!cond) {
-        failed++;
-    }
-
-    printf("%sok %d - %s\n", cond ? "" : "not ", test_no, name);
-}
 
 
 static int

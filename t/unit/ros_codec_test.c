@@ -10,17 +10,7 @@
 
 #include "mb_ros_codec.h"
 
-
-static int  test_no;
-static int  failed;
-
-
-static void
-ok(int cond, const char *desc)
-{
-    printf("%sok %d - %s\n", cond ? "" : "not ", ++test_no, desc);
-    failed += !cond;
-}
+#include "tap.h"
 
 
 /* what the callback saw: a copy of the last sentence, counts */

@@ -12,20 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tap.h"
+
 
 #define PURPOSE  NGX_MIKROBILL_SECRET_ROUTER_PASSWORD
-
-
-static int  test_no;
-static int  failed;
-
-
-static void
-ok(int cond, const char *name)
-{
-    printf("%sok %d - %s\n", cond ? "" : "not ", ++test_no, name);
-    failed += !cond;
-}
 
 
 static const unsigned char  key1[32] = "0123456789abcdef0123456789abcdef";
