@@ -63,6 +63,9 @@ typedef struct {
     /* commands to the worker (ngx_mikrobill_command.c) */
     ngx_msec_t                 command_timeout;
 
+    /* traffic monitors running at once, all workers (MAX_CONCURRENT_...) */
+    ngx_int_t                  monitor_max;
+
     /* runtime state of this worker process */
     ngx_mikrobill_pg_pool_t   *pg;
     ngx_mikrobill_redis_t     *redis;

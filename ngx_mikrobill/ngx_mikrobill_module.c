@@ -177,6 +177,13 @@ static ngx_command_t  ngx_mikrobill_commands[] = {
       offsetof(ngx_mikrobill_main_conf_t, command_timeout),
       NULL },
 
+    { ngx_string("mikrobill_monitor_max"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_mikrobill_main_conf_t, monitor_max),
+      NULL },
+
     { ngx_string("mikrobill_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_mikrobill_api,
@@ -268,6 +275,7 @@ ngx_mikrobill_create_main_conf(ngx_conf_t *cf)
     mcf->login_lockout = NGX_CONF_UNSET;
     mcf->login_delay = NGX_CONF_UNSET_MSEC;
     mcf->command_timeout = NGX_CONF_UNSET_MSEC;
+    mcf->monitor_max = NGX_CONF_UNSET;
 
     return mcf;
 }
@@ -301,6 +309,7 @@ ngx_mikrobill_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(mcf->login_lockout, 15 * 60);
     ngx_conf_init_msec_value(mcf->login_delay, 250);
     ngx_conf_init_msec_value(mcf->command_timeout, 12000);
+    ngx_conf_init_value(mcf->monitor_max, 50);
 
     /* hashing must always have a pool: take or create "mikrobill" */
 
