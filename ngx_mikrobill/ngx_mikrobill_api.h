@@ -20,6 +20,10 @@
 
 #define NGX_MIKROBILL_BUSY_MSG      "Layanan tidak tersedia, coba lagi nanti"
 #define NGX_MIKROBILL_INTERNAL_MSG  "Kesalahan internal"
+/* answers of the worker commands (503 and 504) */
+#define NGX_MIKROBILL_NO_WORKER_MSG                                           \
+    "Worker tidak menjawab; pastikan mikrobill-worker berjalan"
+#define NGX_MIKROBILL_REDIS_MSG   "Antrean perintah (Redis) tidak tersedia"
 
 
 /*
@@ -182,6 +186,9 @@ void ngx_mikrobill_customers_get(ngx_mikrobill_ctx_t *ctx);
 void ngx_mikrobill_customers_create(ngx_mikrobill_ctx_t *ctx);
 void ngx_mikrobill_customers_update(ngx_mikrobill_ctx_t *ctx);
 void ngx_mikrobill_customers_delete(ngx_mikrobill_ctx_t *ctx);
+void ngx_mikrobill_monitor_start(ngx_mikrobill_ctx_t *ctx);
+void ngx_mikrobill_monitor_stop(ngx_mikrobill_ctx_t *ctx);
+void ngx_mikrobill_monitor_status(ngx_mikrobill_ctx_t *ctx);
 
 
 #endif /* _NGX_MIKROBILL_API_H_INCLUDED_ */

@@ -125,6 +125,13 @@ static const ngx_mikrobill_route_t  ngx_mikrobill_routes[] = {
     { NGX_HTTP_DELETE, "/api/customers/{id}", NGX_MIKROBILL_STAFF,
       ngx_mikrobill_customers_delete },
 
+    { NGX_HTTP_POST, "/api/monitor/start", NGX_MIKROBILL_READERS,
+      ngx_mikrobill_monitor_start },
+    { NGX_HTTP_POST, "/api/monitor/stop", NGX_MIKROBILL_READERS,
+      ngx_mikrobill_monitor_stop },
+    { NGX_HTTP_GET, "/api/monitor/status", NGX_MIKROBILL_READERS,
+      ngx_mikrobill_monitor_status },
+
     { 0, NULL, 0, NULL }
 };
 

@@ -32,9 +32,6 @@
 #define MB_ID_MSG        "ID router tidak valid"
 #define MB_NOT_FOUND_MSG "Router tidak ditemukan"
 #define MB_TAKEN_MSG     "Nama router sudah dipakai"
-#define MB_NO_WORKER_MSG                                                      \
-    "Worker tidak menjawab; pastikan mikrobill-worker berjalan"
-#define MB_REDIS_MSG     "Antrean perintah (Redis) tidak tersedia"
 
 #define MB_PASSWORD_MAX  256
 
@@ -760,13 +757,15 @@ mb_routers_tested(void *data, json_t *reply, ngx_int_t rc)
 
     if (rc == NGX_ERROR) {
         ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable", MB_REDIS_MSG);
+                                    "service_unavailable",
+                                    NGX_MIKROBILL_REDIS_MSG);
         return;
     }
 
     if (rc == NGX_DECLINED) {
         ngx_mikrobill_respond_error(r, NGX_HTTP_GATEWAY_TIME_OUT,
-                                    "worker_timeout", MB_NO_WORKER_MSG);
+                                    "worker_timeout",
+                                    NGX_MIKROBILL_NO_WORKER_MSG);
         return;
     }
 
@@ -874,7 +873,8 @@ mb_sync_queued(void *data, json_t *reply, ngx_int_t rc)
 
     if (rc != NGX_OK) {
         ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                    "service_unavailable", MB_REDIS_MSG);
+                                    "service_unavailable",
+                                    NGX_MIKROBILL_REDIS_MSG);
         return;
     }
 
