@@ -141,7 +141,7 @@ for my $bad (
     [ 'address_list.add', list => 'l', address => '10.0.0.1;x' ],
     [ 'address_list.add', list => 'l', address => '10.0.0.1',
       timeout => 'soon' ],
-    [ 'monitor.start', interface => '' ],
+    [ 'monitor.start', interface => '<pppoe-x>' ],
     [ 'no.such.op' ],
 ) {
     my ($op, %args) = @$bad;
@@ -303,34 +303,50 @@ ctl($A, 'clear sessions');
 # ------------------------------------------------ monitor stream + cancel
 
 my $iface = "<pppoe-$cust>";
+my $mcid = sprintf('%08x-0000-4000-a000-%012d', $$, $$);
+my $mon = { router_id => $routers{$ra}, customer_id => $mcid };
+sub mon_meta {
+    rcli('HSET', 'mikrobill:monitors', $mcid, encode_json({
+        customer_id => $mcid, customer_name => 'Ros Client',
+        username => $cust, service_type => 'pppoe', pppoe_username => $cust,
+        interface => $iface, router_id => $routers{$ra}, gen => "g$_[0]" }));
+}
+sub mon_samples {
+    my @e = split /\n/, rcli('XREVRANGE', 'mikrotik:traffic:customers', '+',
+                             '-', 'COUNT', '1');
+    my %s = @e[1 .. $#e];
+    return ($s{customer_id} // '') eq $mcid ? \%s : {};
+}
 ctl($A, "secret-add $cust x");
 ctl($A, "login $cust 10.9.0.3");
 ctl($A, "rate $cust 1000000 3000000");
 my $len0 = rcli('XLEN', 'mikrotik:traffic:customers') || 0;
-$r = exec_op($ra, 'monitor.start', interface => $iface);
+mon_meta(1);
+$r = command('monitor.start', $mon);
 is($r->{started}, JSON::PP::true, 'monitor.start: started at the first sample')
     or diag(explain $r);
 ok(wait_for(sub { rcli('XLEN', 'mikrotik:traffic:customers') > $len0 + 1 }, 5),
    'samples go to mikrotik:traffic:customers');
-my @last = split /\n/, rcli('XREVRANGE', 'mikrotik:traffic:customers', '+', '-',
-                            'COUNT', '1');
-my %sample = @last[1 .. $#last];
+my %sample = %{ mon_samples() };
 is($sample{interface}, $iface, 'sample: interface');
-is($sample{router_id}, $routers{$ra}, 'sample: router_id');
-is($sample{tx_bps}, 3000000, 'sample: tx_bps from the router');
-is(exec_op($ra, 'monitor.start', interface => $iface)->{started},
-   JSON::PP::false, 'monitor.start twice: already running');
+is($sample{tx_bits_per_second}, 3000000, 'sample: tx from the router');
+is(command('monitor.start', $mon)->{started}, JSON::PP::false,
+   'monitor.start twice: already running');
 is(stats($A)->{streams}, 1, 'one stream on the router');
-is(exec_op($ra, 'monitor.stop', interface => $iface)->{stopped},
+is(command('monitor.stop', { %$mon, gen => 'g1' })->{stopped},
    JSON::PP::true, 'monitor.stop');
 ok(wait_for(sub { stats($A)->{streams} == 0 }, 5),
    '/cancel reached the router: no stream left');
-$r = exec_op($ra, 'monitor.start', interface => '<pppoe-nobody>');
-is($r->{error}, 'trap', 'monitor of an unknown interface: trap');
+ctl($A, "logout $cust");
+mon_meta(2);
+$r = command('monitor.start', $mon);
+is($r->{error}, 'trap', 'monitor of an interface that is not there: trap');
+ctl($A, "login $cust 10.9.0.3");
 
 # ------------------------------------- reconnect after a simulator restart
 
-$r = exec_op($ra, 'monitor.start', interface => $iface);
+mon_meta(3);
+$r = command('monitor.start', $mon);
 is($r->{ok}, JSON::PP::true, 'monitor started again');
 stop_pid($A->{pid});
 ok(!port_open($A->{port}), 'simulator killed');
@@ -342,14 +358,11 @@ ctl($A, "rate $cust 1000000 5000000");
 ok(wait_for(sub { stats($A)->{'logged-in'} == 1 }, 20),
    'the managed connection is back after the restart')
     or diag(slurp($w1->{log}));
-ok(wait_for(sub {
-        my @e = split /\n/, rcli('XREVRANGE', 'mikrotik:traffic:customers',
-                                 '+', '-', 'COUNT', '1');
-        my %s = @e[1 .. $#e];
-        ($s{tx_bps} // 0) == 5000000;
-    }, 15), 'the monitor stream resumed by itself');
-is(exec_op($ra, 'monitor.stop', interface => $iface)->{stopped},
+ok(wait_for(sub { (mon_samples()->{tx_bits_per_second} // 0) == 5000000 },
+            15), 'the monitor stream resumed by itself');
+is(command('monitor.stop', { %$mon, gen => 'g3' })->{stopped},
    JSON::PP::true, 'monitor.stop after the restart');
+rcli('HDEL', 'mikrobill:monitors', $mcid);
 
 # ------------------------------------------------------------------- TLS
 
@@ -459,8 +472,8 @@ unlike($all, qr/\Q$rpass\E/, 'no router password in any log');
 unlike($all, qr/\Q$spass\E/, 'no customer password in any log');
 unlike($all, qr/Sanitizer|runtime error/, 'no sanitizer report');
 
-rcli('DEL', $stream, map {; "mikrobill:router:$_:commands",
-                            "mikrobill:router:$_:monitors" } values %routers);
+rcli('DEL', $stream, map {; "mikrobill:router:$_:commands" }
+     values %routers);
 unlink "$dir/ros-secret-$$.key";
 
 done_testing();

@@ -290,6 +290,10 @@ ok(wait_for(sub { slurp($events) =~ /"router":"\Q$ra\E"/ }, 5),
    'an event on mikrobill:events:sync') or diag(slurp($events));
 my @ev = map { decode_json($_) } grep { /^\{/ && /\Q$ra\E/ }
          split /\n/, slurp($events);
+ok((grep { /^\{"event":"sync","router":"\Q$ra\E"/ } split /\n/,
+    slurp($events)), 'event: "event":"sync" is the first key');
+is(scalar(grep { ($_->{event} // '') ne 'sync' } @ev), 0,
+   'every sync event says "event":"sync"');
 my ($ok) = grep { $_->{ok} && $_->{active_connections} == 4 } @ev;
 ok($ok, 'an ok event with active_connections') or diag(explain \@ev);
 ok($ok && defined $ok->{customers_online} && defined $ok->{changed}

@@ -14,7 +14,6 @@
 
 #include "mb_job.h"
 #include "mb_log.h"
-#include "mb_monitor.h"
 #include "mb_pg.h"
 #include "mb_redis.h"
 #include "mb_registry.h"
@@ -294,24 +293,7 @@ mb_rexec_step(mb_rexec_t *x)
 static void
 mb_rexec_start(mb_rexec_t *x)
 {
-    json_t  *item;
-
     switch (x->plan.kind) {
-
-    case MB_ROP_MONITOR_START:
-        x->job->cleanup = NULL;
-        mb_monitor_start(x->r, x->plan.iface, x->job);
-        x->job = NULL;
-        mb_rexec_free(x);
-        return;
-
-    case MB_ROP_MONITOR_STOP:
-        item = mb_job_ok(x->job);
-        json_object_set_new(item, "interface", json_string(x->plan.iface));
-        json_object_set_new(item, "stopped", json_boolean(
-            mb_monitor_stop(x->r, x->plan.iface)));
-        mb_rexec_reply(x, item);
-        return;
 
     case MB_ROP_BY_ID:
         if (x->plan.id != NULL) {

@@ -55,6 +55,7 @@ static const mb_conf_key_t  mb_conf_keys[] = {
     { "sync_interval_s", MB_CONF_UINT, MB_OFF(sync_interval_s), 1, 86400 },
     { "sync_timeout_ms", MB_CONF_UINT, MB_OFF(sync_timeout_ms), 100,
       600000 },
+    { "monitor_idle_s", MB_CONF_UINT, MB_OFF(monitor_idle_s), 1, 86400 },
 };
 
 #define MB_CONF_NKEYS  (sizeof(mb_conf_keys) / sizeof(mb_conf_keys[0]))
@@ -72,6 +73,7 @@ mb_config_init(mb_config_t *cfg)
     cfg->router_reload_s = 60;
     cfg->sync_interval_s = 120;
     cfg->sync_timeout_ms = 10000;
+    cfg->monitor_idle_s = 300;
 }
 
 

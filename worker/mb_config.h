@@ -28,6 +28,7 @@ typedef struct {
     unsigned         router_reload_s;     /* registry re-read period */
     unsigned         sync_interval_s;     /* live status sync period */
     unsigned         sync_timeout_ms;     /* a sync's router fetch */
+    unsigned         monitor_idle_s;      /* a monitor nobody watches */
 } mb_config_t;
 
 

@@ -12,6 +12,8 @@ void mb_cmd_ping(mb_job_t *job);
 void mb_cmd_router_test(mb_job_t *job);
 void mb_cmd_router_exec(mb_job_t *job);
 void mb_cmd_sync_now(mb_job_t *job);
+void mb_cmd_monitor_start(mb_job_t *job);
+void mb_cmd_monitor_stop(mb_job_t *job);
 
 
 static const struct {
@@ -22,6 +24,8 @@ static const struct {
     { "router.test", mb_cmd_router_test },
     { "router.exec", mb_cmd_router_exec },
     { "sync.now", mb_cmd_sync_now },
+    { "monitor.start", mb_cmd_monitor_start },
+    { "monitor.stop", mb_cmd_monitor_stop },
 };
 
 

@@ -1,7 +1,13 @@
 /*
- * monitor-traffic streams of one router.  A stream is persistent: the
- * client issues it again after a reconnect, so a router that restarts
- * resumes sending samples without anything done here.
+ * Customer monitors of one router.  The stream is persistent: the client
+ * issues it again after a reconnect, so a router that restarts resumes
+ * sending samples without anything done here but the events.
+ *
+ * Lifetime: a monitor is in r->monitors from its start to its end; its
+ * idle timer's close callback frees it.  Redis answers never point at a
+ * monitor: they carry the router (referenced), the customer id and the
+ * gen, and look the run up again, so a run that ended meanwhile is left
+ * alone.
  */
 
 #include "mb_monitor.h"
@@ -12,6 +18,7 @@
 #include <time.h>
 
 #include "mb_log.h"
+#include "mb_monitor_fmt.h"
 #include "mb_redis.h"
 #include "mb_valid.h"
 
@@ -21,20 +28,171 @@
 
 struct mb_monitor_s {
     mb_router_t    *r;
-    char           *iface;
+    json_t         *meta;           /* the entry, parsed; who points in */
+    char           *value;          /* the entry as stored */
+    const char     *gen;
+    mb_mon_who_t    who;
+    char            iface[80];
+    char            channel[96];
     mb_ros_cmd_t   *cmd;
     mb_job_t       *job;            /* monitor.start awaiting a sample */
+    uint64_t        seen_ms;        /* uv_now() a viewer was last seen */
+    unsigned        started:1;      /* a sample came */
+    unsigned        interrupted:1;  /* the connection is down */
+    unsigned        resumed:1;      /* from the hash, not monitor.start */
+    uv_timer_t      timer;          /* viewers and entry check */
     mb_monitor_t   *next;
 };
 
 
+/* a Redis answer about one run */
+typedef struct {
+    mb_router_t    *r;
+    mb_job_t       *job;            /* monitor.start, NULL when resuming */
+    char            customer_id[40];
+    char            gen[72];
+    long long       viewers;
+    int             pending;
+    int             failed;
+    int             gone;           /* the entry is gone or replaced */
+} mb_mon_ask_t;
+
+
+/*
+ * Remove the entry only while it is still this run's: its gen matches (or,
+ * for an entry that is not JSON, the stored text is the same).
+ */
+static const char  mb_mon_cad_lua[] =
+    "local v = redis.call('HGET', KEYS[1], ARGV[1]) "
+    "if not v then return 0 end "
+    "local ok, m = pcall(cjson.decode, v) "
+    "if (ok and type(m) == 'table' and m.gen == ARGV[2]) "
+    "or v == ARGV[3] then "
+    "return redis.call('HDEL', KEYS[1], ARGV[1]) end "
+    "return 0";
+
+
+/* ---------------------------------------------------------- the entry */
+
+
+static void
+mb_mon_cad(mb_router_t *r, const char *customer_id, const char *gen,
+    const char *value)
+{
+    mb_redis_command(r->w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
+                     "EVAL %s 1 %s %s %s %s", mb_mon_cad_lua,
+                     MB_MONITOR_HASH, customer_id, gen ? gen : "",
+                     value ? value : "");
+}
+
+
+static const char *
+mb_mon_meta_str(json_t *meta, const char *name)
+{
+    const char  *v = json_string_value(json_object_get(meta, name));
+
+    return v != NULL ? v : "";
+}
+
+
+/* parsed meta of customer_id, or NULL: not JSON, another customer, no gen,
+ * no usable interface */
+static json_t *
+mb_mon_meta_parse(const char *value, const char *customer_id, char *iface,
+    size_t len)
+{
+    json_t      *meta = json_loads(value, 0, NULL);
+    const char  *v, *user;
+
+    if (meta == NULL) {
+        return NULL;
+    }
+
+    v = mb_mon_meta_str(meta, "interface");
+    user = mb_mon_meta_str(meta, "pppoe_username");
+
+    if (*v != '\0') {
+        snprintf(iface, len, "%s", v);
+    } else {
+        snprintf(iface, len, "<pppoe-%s>", user);
+    }
+
+    if (!json_is_object(meta)
+        || strcmp(mb_mon_meta_str(meta, "customer_id"), customer_id) != 0
+        || !mb_valid_text(mb_mon_meta_str(meta, "gen"), 64)
+        || (*v == '\0' && *user == '\0')
+        || !mb_valid_name(iface, 64))
+    {
+        json_decref(meta);
+        return NULL;
+    }
+
+    return meta;
+}
+
+
+/* ------------------------------------------------------------ events */
+
+
+static void
+mb_mon_publish(mb_monitor_t *m, char *text)
+{
+    if (text != NULL) {
+        mb_redis_command(m->r->w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
+                         "PUBLISH %s %s", m->channel, text);
+        free(text);
+    }
+}
+
+
+static void
+mb_mon_event(mb_monitor_t *m, const char *event, const char *message)
+{
+    mb_mon_publish(m, mb_mon_event_json(event, &m->who, NULL, message,
+                                        time(NULL)));
+}
+
+
+static void
+mb_mon_stopped_event(mb_monitor_t *m, const char *reason, const char *detail)
+{
+    char  msg[512];
+
+    mb_mon_stop_message(msg, sizeof(msg), reason, &m->who,
+                        m->r->w->cfg->monitor_idle_s, detail);
+    mb_mon_publish(m, mb_mon_event_json("monitor_stopped", &m->who, reason,
+                                        msg, time(NULL)));
+}
+
+
+static void
+mb_mon_sample(mb_monitor_t *m, const mb_ros_sentence_t *s)
+{
+    mb_mon_sample_t   smp;
+    const char       *argv[6 + 2 * MB_MON_SAMPLE_NFIELDS] = {
+        "XADD", MB_MONITOR_STREAM, "MAXLEN", "~", MB_MONITOR_MAXLEN, "*"
+    };
+
+    mb_mon_sample_fill(&smp, mb_ros_attr(s, "rx-bits-per-second"),
+                       mb_ros_attr(s, "tx-bits-per-second"), time(NULL));
+    mb_mon_sample_fields(&m->who, &smp, argv + 6);
+
+    mb_redis_command_argv(m->r->w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
+                          6 + 2 * MB_MON_SAMPLE_NFIELDS, argv, NULL);
+    mb_mon_publish(m, mb_mon_sample_json(&m->who, &smp));
+}
+
+
+/* ----------------------------------------------------------- lifetime */
+
+
 static mb_monitor_t *
-mb_monitor_find(mb_router_t *r, const char *iface)
+mb_mon_find(mb_router_t *r, const char *customer_id)
 {
     mb_monitor_t  *m;
 
     for (m = r->monitors; m != NULL; m = m->next) {
-        if (strcmp(m->iface, iface) == 0) {
+        if (strcmp(m->who.customer_id, customer_id) == 0) {
             return m;
         }
     }
@@ -44,7 +202,7 @@ mb_monitor_find(mb_router_t *r, const char *iface)
 
 
 static void
-mb_monitor_unlink(mb_monitor_t *m)
+mb_mon_unlink(mb_monitor_t *m)
 {
     mb_monitor_t  **pp;
 
@@ -57,9 +215,20 @@ mb_monitor_unlink(mb_monitor_t *m)
 }
 
 
+static void
+mb_mon_closed(uv_handle_t *h)
+{
+    mb_monitor_t  *m = h->data;
+
+    json_decref(m->meta);
+    free(m->value);
+    free(m);
+}
+
+
 /* the job is freed unanswered (shutdown): stop pointing at it */
 static void
-mb_monitor_job_gone(mb_job_t *job)
+mb_mon_job_gone(mb_job_t *job)
 {
     mb_monitor_t  *m = job->ctx;
 
@@ -68,12 +237,13 @@ mb_monitor_job_gone(mb_job_t *job)
 
 
 static mb_job_t *
-mb_monitor_take_job(mb_monitor_t *m)
+mb_mon_take_job(mb_monitor_t *m)
 {
     mb_job_t  *job = m->job;
 
     if (job != NULL) {
         job->cleanup = NULL;
+        job->ctx = NULL;
         m->job = NULL;
     }
 
@@ -81,120 +251,109 @@ mb_monitor_take_job(mb_monitor_t *m)
 }
 
 
+/* unlink, cancel the stream, free once the timer is closed */
 static void
-mb_monitor_free(mb_monitor_t *m, const char *error, const char *message)
+mb_mon_free(mb_monitor_t *m)
 {
-    mb_job_t  *job = mb_monitor_take_job(m);
+    if (m->cmd != NULL) {
+        mb_ros_cancel(m->cmd);
+        m->cmd = NULL;
+    }
+
+    mb_mon_unlink(m);
+    uv_timer_stop(&m->timer);
+    uv_close((uv_handle_t *) &m->timer, mb_mon_closed);
+}
+
+
+/*
+ * The run is over for good: the waiting monitor.start gets error (and no
+ * event is sent for a run nobody saw start), else viewers get
+ * monitor_stopped; the entry goes.
+ */
+static void
+mb_mon_end(mb_monitor_t *m, const char *reason, const char *error,
+    const char *detail)
+{
+    mb_job_t  *job = mb_mon_take_job(m);
+
+    mb_log_info("router %s: monitor of %s (%s) ended: %s%s%s",
+                m->r->conf.name, m->who.customer_id, m->iface, reason,
+                detail ? ": " : "", detail ? detail : "");
 
     if (job != NULL) {
-        mb_job_fail(job, error, "%s", message);
+        mb_job_fail(job, error, "%s", detail ? detail : reason);
     }
 
-    mb_monitor_unlink(m);
-    free(m->iface);
-    free(m);
-}
-
-
-static void
-mb_monitor_set(mb_router_t *r, const char *op, const char *iface)
-{
-    mb_redis_command(r->w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL, "%s %s %s",
-                     op, r->monitor_key, iface);
-}
-
-
-static const char *
-mb_monitor_num(const mb_ros_sentence_t *s, const char *name)
-{
-    const char  *v = mb_ros_attr(s, name);
-
-    return v != NULL && *v != '\0' ? v : "0";
-}
-
-
-static void
-mb_monitor_sample(mb_monitor_t *m, const mb_ros_sentence_t *s)
-{
-    mb_router_t      *r = m->r;
-    struct timespec   ts;
-    char              now[24], *text;
-    json_t           *j;
-
-    clock_gettime(CLOCK_REALTIME, &ts);
-    snprintf(now, sizeof(now), "%lld",
-             (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-
-    mb_redis_command(r->w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
-        "XADD " MB_MONITOR_STREAM " MAXLEN ~ " MB_MONITOR_MAXLEN " *"
-        " router_id %s interface %s rx_bps %s tx_bps %s rx_pps %s"
-        " tx_pps %s time %s", r->conf.id, m->iface,
-        mb_monitor_num(s, "rx-bits-per-second"),
-        mb_monitor_num(s, "tx-bits-per-second"),
-        mb_monitor_num(s, "rx-packets-per-second"),
-        mb_monitor_num(s, "tx-packets-per-second"), now);
-
-    j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                  "router_id", r->conf.id, "interface", m->iface,
-                  "rx_bps", mb_monitor_num(s, "rx-bits-per-second"),
-                  "tx_bps", mb_monitor_num(s, "tx-bits-per-second"),
-                  "rx_pps", mb_monitor_num(s, "rx-packets-per-second"),
-                  "tx_pps", mb_monitor_num(s, "tx-packets-per-second"),
-                  "time", now);
-    text = j ? json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    json_decref(j);
-
-    if (text != NULL) {
-        mb_redis_command(r->w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
-                         "PUBLISH " MB_MONITOR_CHANNEL " %s", text);
-        free(text);
+    if (job == NULL || m->started) {
+        mb_mon_stopped_event(m, reason, detail);
     }
+
+    mb_mon_cad(m->r, m->who.customer_id, m->gen, m->value);
+    mb_mon_free(m);
 }
 
 
+/* ------------------------------------------------------------- stream */
+
+
 static void
-mb_monitor_first(mb_monitor_t *m)
+mb_mon_first(mb_monitor_t *m)
 {
-    mb_job_t  *job = mb_monitor_take_job(m);
+    mb_job_t  *job = mb_mon_take_job(m);
     json_t    *reply;
+
+    m->started = 1;
 
     if (job != NULL) {
         reply = mb_job_ok(job);
-        json_object_set_new(reply, "interface", json_string(m->iface));
         json_object_set_new(reply, "started", json_true());
+        json_object_set_new(reply, "interface", json_string(m->iface));
         mb_job_reply(job, reply);
     }
-}
 
-
-/* a final event: the stream is over */
-static void
-mb_monitor_ended(mb_monitor_t *m, const mb_ros_event_t *ev)
-{
-    mb_router_t  *r = m->r;
-    const char   *msg = ev->message ? ev->message : "";
-
-    if (ev->type == MB_ROS_EV_TRAP) {
-        /* the interface is gone or never was: stop asking for it */
-        mb_log_warn("router %s: monitor %s: %s", r->conf.name, m->iface,
-                    msg);
-        mb_monitor_set(r, "SREM", m->iface);
-        mb_monitor_free(m, "trap", msg);
-
+    if (m->resumed) {
+        mb_mon_event(m, "monitor_resumed", MB_MON_MSG_RESUMED);
     } else {
-        mb_log_warn("router %s: monitor %s ended: %s", r->conf.name,
-                    m->iface, ev->type == MB_ROS_EV_ERROR
-                              ? mb_router_err_code(ev->err) : "done");
-        mb_monitor_free(m, ev->type == MB_ROS_EV_ERROR
-                           ? mb_router_err_code(ev->err) : "ended",
-                        ev->type == MB_ROS_EV_ERROR ? msg
-                                                    : "the stream ended");
+        mb_mon_event(m, "monitor_started", NULL);
     }
 }
 
 
 static void
-mb_monitor_on_event(mb_ros_cmd_t *cmd, const mb_ros_event_t *ev, void *data)
+mb_mon_on_re(mb_monitor_t *m, const mb_ros_sentence_t *s)
+{
+    if (!m->started) {
+        mb_mon_first(m);
+
+    } else if (m->interrupted) {
+        mb_log_info("router %s: monitor of %s resumed", m->r->conf.name,
+                    m->who.customer_id);
+        mb_mon_event(m, "monitor_resumed", MB_MON_MSG_RESUMED);
+    }
+
+    m->interrupted = 0;
+    mb_mon_sample(m, s);
+}
+
+
+static void
+mb_mon_on_interrupted(mb_monitor_t *m, const mb_ros_event_t *ev)
+{
+    mb_log_debug("router %s: monitor of %s interrupted: %s",
+                 m->r->conf.name, m->who.customer_id,
+                 ev->message ? ev->message : "");
+
+    if (m->started && !m->interrupted) {
+        mb_mon_event(m, "monitor_interrupted", MB_MON_MSG_INTERRUPTED);
+    }
+
+    m->interrupted = 1;
+}
+
+
+static void
+mb_mon_on_event(mb_ros_cmd_t *cmd, const mb_ros_event_t *ev, void *data)
 {
     mb_monitor_t  *m = data;
 
@@ -203,58 +362,240 @@ mb_monitor_on_event(mb_ros_cmd_t *cmd, const mb_ros_event_t *ev, void *data)
     switch (ev->type) {
 
     case MB_ROS_EV_RE:
-        mb_monitor_first(m);
-        mb_monitor_sample(m, ev->s);
-        break;
+        mb_mon_on_re(m, ev->s);
+        return;
 
     case MB_ROS_EV_EMPTY:
-        break;
+    case MB_ROS_EV_RESUMED:
+        /* the first sample after it says monitor_resumed */
+        return;
 
     case MB_ROS_EV_INTERRUPTED:
-        mb_log_debug("router %s: monitor %s interrupted: %s",
-                     m->r->conf.name, m->iface,
-                     ev->message ? ev->message : "");
-        break;
+        mb_mon_on_interrupted(m, ev);
+        return;
 
-    case MB_ROS_EV_RESUMED:
-        mb_log_info("router %s: monitor %s resumed", m->r->conf.name,
-                    m->iface);
-        break;
+    case MB_ROS_EV_TRAP:
+        /* the interface is gone: the PPPoE session ended (or never was) */
+        m->cmd = NULL;
+        mb_mon_end(m, "offline", "trap", ev->message ? ev->message
+                                                     : "interface not found");
+        return;
+
+    case MB_ROS_EV_DONE:
+        m->cmd = NULL;
+        mb_mon_end(m, "error", "trap", "the router ended the stream");
+        return;
 
     default:
         m->cmd = NULL;
-        mb_monitor_ended(m, ev);
-        break;
+        mb_mon_end(m, "error", mb_router_err_code(ev->err),
+                   ev->message ? ev->message : mb_ros_err_name(ev->err));
+        return;
     }
 }
 
 
+/* ---------------------------------------------------------- idle check */
+
+
+static mb_mon_ask_t *
+mb_mon_ask_new(mb_router_t *r, const char *customer_id, const char *gen,
+    mb_job_t *job)
+{
+    mb_mon_ask_t  *a = calloc(1, sizeof(mb_mon_ask_t));
+
+    if (a != NULL) {
+        a->r = r;
+        a->job = job;
+        snprintf(a->customer_id, sizeof(a->customer_id), "%s", customer_id);
+        snprintf(a->gen, sizeof(a->gen), "%s", gen ? gen : "");
+        mb_router_ref(r);
+    }
+
+    return a;
+}
+
+
+static void
+mb_mon_ask_free(mb_mon_ask_t *a)
+{
+    mb_router_unref(a->r);
+    free(a);
+}
+
+
+static void
+mb_mon_checked(mb_mon_ask_t *a)
+{
+    mb_router_t   *r = a->r;
+    mb_monitor_t  *m;
+    uint64_t       now = uv_now(r->w->loop);
+
+    m = r->removed || !r->owner ? NULL : mb_mon_find(r, a->customer_id);
+
+    if (m == NULL || strcmp(m->gen, a->gen) != 0 || a->failed) {
+        return;
+    }
+
+    if (a->gone) {
+        /* a monitor.stop that never came here: the entry says it all */
+        mb_mon_end(m, "stopped", "not_found", NULL);
+        return;
+    }
+
+    if (a->viewers > 0) {
+        m->seen_ms = now;
+
+    } else if (now - m->seen_ms
+               >= (uint64_t) r->w->cfg->monitor_idle_s * 1000)
+    {
+        mb_mon_end(m, "idle", "not_found", NULL);
+    }
+}
+
+
+static void
+mb_mon_check_reply(mb_redis_t *rd, redisReply *reply, void *data)
+{
+    mb_mon_ask_t  *a = data;
+    json_t        *meta;
+
+    (void) rd;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        a->failed = 1;
+
+    } else if (reply->type == REDIS_REPLY_INTEGER) {
+        a->viewers += reply->integer;               /* NUMPAT */
+
+    } else if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2
+               && reply->element[1]->type == REDIS_REPLY_INTEGER)
+    {
+        a->viewers += reply->element[1]->integer;   /* NUMSUB */
+
+    } else if (reply->type == REDIS_REPLY_NIL) {
+        a->gone = 1;
+
+    } else if (reply->type == REDIS_REPLY_STRING) {
+        meta = json_loads(reply->str, 0, NULL);
+        a->gone = strcmp(mb_mon_meta_str(meta, "gen"), a->gen) != 0;
+        json_decref(meta);
+    }
+
+    if (--a->pending == 0) {
+        mb_mon_checked(a);
+        mb_mon_ask_free(a);
+    }
+}
+
+
+static void
+mb_mon_check_send(mb_mon_ask_t *a, mb_redis_t *ctl, const char *fmt,
+    const char *arg)
+{
+    if (mb_redis_command(ctl, MB_MONITOR_REDIS_MS, mb_mon_check_reply, a,
+                         fmt, arg) == 0)
+    {
+        a->pending++;
+    } else {
+        a->failed = 1;
+    }
+}
+
+
+/* viewers (PUBSUB NUMSUB + NUMPAT) and the entry, then decide */
+static void
+mb_mon_on_tick(uv_timer_t *t)
+{
+    mb_monitor_t  *m = t->data;
+    mb_redis_t    *ctl = m->r->w->ctl;
+    mb_mon_ask_t  *a;
+
+    a = mb_mon_ask_new(m->r, m->who.customer_id, m->gen, NULL);
+    if (a == NULL) {
+        return;
+    }
+
+    a->pending = 1;                 /* until every command is sent */
+    mb_mon_check_send(a, ctl, "PUBSUB NUMSUB %s", m->channel);
+    mb_mon_check_send(a, ctl, "PUBSUB NUMPAT", NULL);
+    mb_mon_check_send(a, ctl, "HGET " MB_MONITOR_HASH " %s",
+                      m->who.customer_id);
+
+    if (--a->pending == 0) {
+        mb_mon_ask_free(a);
+    }
+}
+
+
+/* ---------------------------------------------------------------- run */
+
+
+static void
+mb_mon_who(mb_monitor_t *m)
+{
+    m->who.customer_id = mb_mon_meta_str(m->meta, "customer_id");
+    m->who.customer_name = mb_mon_meta_str(m->meta, "customer_name");
+    m->who.username = mb_mon_meta_str(m->meta, "username");
+    m->who.service_type = mb_mon_meta_str(m->meta, "service_type");
+    m->who.interface = m->iface;
+    m->gen = mb_mon_meta_str(m->meta, "gen");
+}
+
+
+/* the next run of a running customer: its entry is the new truth */
+static void
+mb_mon_adopt(mb_monitor_t *m, json_t *meta, char *value, const char *iface)
+{
+    if (strcmp(iface, m->iface) != 0) {
+        mb_log_warn("router %s: monitor of %s: interface %s kept, not %s",
+                    m->r->conf.name, m->who.customer_id, m->iface, iface);
+    }
+    json_decref(m->meta);
+    free(m->value);
+    m->meta = meta;
+    m->value = value;
+    mb_mon_who(m);
+}
+
+
 static mb_monitor_t *
-mb_monitor_new(mb_router_t *r, const char *iface)
+mb_mon_new(mb_router_t *r, json_t *meta, char *value, const char *iface)
 {
     static const mb_ros_opts_t  opts = {
         MB_ROS_STREAM | MB_ROS_PERSISTENT, 0
     };
 
     mb_monitor_t  *m;
-    char           word[128];
+    unsigned       idle = r->w->cfg->monitor_idle_s, every;
+    char           word[96];
     const char    *words[3] = { "/interface/monitor-traffic", word, NULL };
 
     m = calloc(1, sizeof(mb_monitor_t));
-    if (m == NULL || (m->iface = strdup(iface)) == NULL) {
-        free(m);
+    if (m == NULL) {
         return NULL;
     }
 
     m->r = r;
-    snprintf(word, sizeof(word), "=interface=%s", iface);
+    m->meta = meta;
+    m->value = value;
+    snprintf(m->iface, sizeof(m->iface), "%s", iface);
+    mb_mon_who(m);
+    snprintf(m->channel, sizeof(m->channel), MB_MONITOR_CHANNEL "%s",
+             m->who.customer_id);
+    snprintf(word, sizeof(word), "=interface=%s", m->iface);
 
-    m->cmd = mb_ros_send(r->client, words, &opts, mb_monitor_on_event, m);
+    m->cmd = mb_ros_send(r->client, words, &opts, mb_mon_on_event, m);
     if (m->cmd == NULL) {
-        free(m->iface);
         free(m);
         return NULL;
     }
+
+    m->seen_ms = uv_now(r->w->loop);
+    every = idle / 5 < 1 ? 1 : idle / 5 > 30 ? 30 : idle / 5;
+    uv_timer_init(r->w->loop, &m->timer);
+    m->timer.data = m;
+    uv_timer_start(&m->timer, mb_mon_on_tick, every * 1000, every * 1000);
 
     m->next = r->monitors;
     r->monitors = m;
@@ -263,118 +604,271 @@ mb_monitor_new(mb_router_t *r, const char *iface)
 }
 
 
-void
-mb_monitor_start(mb_router_t *r, const char *iface, mb_job_t *job)
+static int
+mb_mon_ready(mb_router_t *r)
+{
+    return r->owner && !r->removed && r->client != NULL
+           && mb_ros_client_state(r->client) == MB_ROS_READY;
+}
+
+
+static void
+mb_mon_reply_running(mb_job_t *job, mb_monitor_t *m)
+{
+    json_t  *reply = mb_job_ok(job);
+
+    json_object_set_new(reply, "started", json_false());
+    json_object_set_new(reply, "interface", json_string(m->iface));
+    mb_job_reply(job, reply);
+}
+
+
+/* a start whose meta is read: value is moved in */
+static void
+mb_mon_run(mb_router_t *r, const char *customer_id, char *value,
+    mb_job_t *job)
 {
     mb_monitor_t  *m;
-    json_t        *reply;
+    json_t        *meta;
+    char           iface[80];
 
-    if (r->client == NULL) {
+    meta = mb_mon_meta_parse(value, customer_id, iface, sizeof(iface));
+
+    if (meta == NULL) {
         if (job != NULL) {
-            mb_job_fail(job, "unavailable", "router %s has no connection",
-                        r->conf.name);
+            mb_job_fail(job, "not_found", "the monitor's entry is not "
+                        "usable (no gen or interface)");
+        }
+        mb_mon_cad(r, customer_id, NULL, value);
+        free(value);
+        return;
+    }
+
+    if (!mb_mon_ready(r)) {
+        if (job != NULL) {
+            mb_job_fail(job, "unavailable", "MikroTik client not connected");
+        }
+        mb_mon_cad(r, customer_id, mb_mon_meta_str(meta, "gen"), value);
+        json_decref(meta);
+        free(value);
+        return;
+    }
+
+    m = mb_mon_find(r, customer_id);
+    if (m != NULL) {
+        mb_mon_adopt(m, meta, value, iface);
+        if (job != NULL) {
+            mb_mon_reply_running(job, m);
         }
         return;
     }
 
-    if (mb_monitor_find(r, iface) != NULL) {
-        if (job != NULL) {
-            reply = mb_job_ok(job);
-            json_object_set_new(reply, "interface", json_string(iface));
-            json_object_set_new(reply, "started", json_false());
-            mb_job_reply(job, reply);
-        }
-        return;
-    }
-
-    m = mb_monitor_new(r, iface);
+    m = mb_mon_new(r, meta, value, iface);
     if (m == NULL) {
         if (job != NULL) {
             mb_job_fail(job, "internal", "cannot start the monitor");
         }
+        mb_mon_cad(r, customer_id, mb_mon_meta_str(meta, "gen"), value);
+        json_decref(meta);
+        free(value);
         return;
     }
 
-    mb_log_info("router %s: monitor %s started", r->conf.name, iface);
+    mb_log_info("router %s: monitor of %s (%s) started%s", r->conf.name,
+                customer_id, iface, job ? "" : " from the hash");
 
+    m->resumed = job == NULL;
     if (job != NULL) {
-        mb_monitor_set(r, "SADD", iface);
         m->job = job;
         job->ctx = m;
-        job->cleanup = mb_monitor_job_gone;
+        job->cleanup = mb_mon_job_gone;
     }
 }
 
 
-int
-mb_monitor_stop(mb_router_t *r, const char *iface)
+/* ------------------------------------------------------------- start */
+
+
+static void
+mb_mon_ask_job_gone(mb_job_t *job)
 {
-    mb_monitor_t  *m = mb_monitor_find(r, iface);
+    mb_mon_ask_t  *a = job->ctx;
 
-    mb_monitor_set(r, "SREM", iface);
-
-    if (m == NULL) {
-        return 0;
-    }
-
-    if (m->cmd != NULL) {
-        mb_ros_cancel(m->cmd);
-    }
-
-    mb_log_info("router %s: monitor %s stopped", r->conf.name, iface);
-    mb_monitor_free(m, "cancelled", "monitor.stop came first");
-
-    return 1;
+    a->job = NULL;
 }
+
+
+static void
+mb_mon_got_meta(mb_redis_t *rd, redisReply *reply, void *data)
+{
+    mb_mon_ask_t  *a = data;
+    mb_job_t      *job = a->job;
+    char          *value;
+
+    (void) rd;
+
+    if (job == NULL) {
+        mb_mon_ask_free(a);           /* answered at shutdown already */
+        return;
+    }
+
+    job->cleanup = NULL;
+    job->ctx = NULL;
+
+    if (reply == NULL || reply->type == REDIS_REPLY_ERROR) {
+        mb_job_fail(job, "unavailable", "redis: %s",
+                    reply ? reply->str : "connection lost");
+
+    } else if (reply->type != REDIS_REPLY_STRING) {
+        mb_job_fail(job, "not_found", "no monitor entry for this customer "
+                    "(stopped meanwhile)");
+
+    } else if ((value = strdup(reply->str)) == NULL) {
+        mb_job_fail(job, "internal", "out of memory");
+
+    } else {
+        mb_mon_run(a->r, a->customer_id, value, job);
+    }
+
+    mb_mon_ask_free(a);
+}
+
+
+void
+mb_monitor_start(mb_router_t *r, const char *customer_id, mb_job_t *job)
+{
+    mb_mon_ask_t  *a = mb_mon_ask_new(r, customer_id, NULL, job);
+
+    if (a == NULL) {
+        mb_job_fail(job, "internal", "out of memory");
+        return;
+    }
+
+    job->ctx = a;
+    job->cleanup = mb_mon_ask_job_gone;
+
+    if (mb_redis_command(r->w->ctl, MB_MONITOR_REDIS_MS, mb_mon_got_meta, a,
+                         "HGET " MB_MONITOR_HASH " %s", customer_id) != 0)
+    {
+        job->cleanup = NULL;
+        job->ctx = NULL;
+        mb_mon_ask_free(a);
+        mb_job_fail(job, "unavailable", "redis is not connected");
+    }
+}
+
+
+/* -------------------------------------------------------------- stop */
+
+
+void
+mb_monitor_stop(mb_router_t *r, const char *customer_id, const char *gen,
+    mb_job_t *job)
+{
+    mb_monitor_t  *m = mb_mon_find(r, customer_id);
+    mb_job_t      *start;
+    json_t        *reply;
+    int            stopped = 0;
+
+    if (m != NULL && (gen == NULL || strcmp(m->gen, gen) == 0)) {
+        start = mb_mon_take_job(m);
+        if (start != NULL) {
+            mb_job_fail(start, "not_found", "stopped before the first "
+                        "sample");
+        }
+        mb_log_info("router %s: monitor of %s (%s) stopped",
+                    r->conf.name, customer_id, m->iface);
+        mb_mon_stopped_event(m, "stopped", NULL);
+        mb_mon_cad(r, customer_id, m->gen, m->value);
+        mb_mon_free(m);
+        stopped = 1;
+    }
+
+    reply = mb_job_ok(job);
+    json_object_set_new(reply, "stopped", json_boolean(stopped));
+    mb_job_reply(job, reply);
+}
+
+
+/* --------------------------------------------------- connection state */
 
 
 void
 mb_monitor_drop_all(mb_router_t *r)
 {
-    while (r->monitors != NULL) {
-        if (r->monitors->cmd != NULL) {
-            mb_ros_cancel(r->monitors->cmd);
+    mb_monitor_t  *m;
+    mb_job_t      *job;
+
+    while ((m = r->monitors) != NULL) {
+        job = mb_mon_take_job(m);
+        if (job != NULL) {
+            mb_job_fail(job, "unavailable", "the router connection was "
+                        "closed");
+            mb_mon_cad(r, m->who.customer_id, m->gen, m->value);
+
+        } else if (m->started && !m->interrupted) {
+            /* the next owner (or this worker again) says resumed */
+            mb_mon_event(m, "monitor_interrupted", MB_MON_MSG_INTERRUPTED);
         }
-        mb_monitor_free(r->monitors, "unavailable",
-                        "the router connection was closed");
+        mb_mon_free(m);
     }
 }
 
 
 static void
-mb_monitor_members(mb_redis_t *rd, redisReply *reply, void *data)
+mb_mon_entries(mb_redis_t *rd, redisReply *reply, void *data)
 {
-    mb_router_t  *r = data;
-    size_t        i;
+    mb_mon_ask_t  *a = data;
+    mb_router_t   *r = a->r;
+    redisReply    *f, *v;
+    json_t        *meta;
+    char          *value;
+    size_t         i;
 
     (void) rd;
 
-    if (!r->removed && r->owner && reply != NULL
-        && reply->type == REDIS_REPLY_ARRAY)
+    for (i = 0; reply != NULL && reply->type == REDIS_REPLY_ARRAY
+                && i + 1 < reply->elements && mb_mon_ready(r); i += 2)
     {
-        for (i = 0; i < reply->elements; i++) {
-            if (reply->element[i]->type == REDIS_REPLY_STRING
-                && mb_valid_name(reply->element[i]->str, 64))
-            {
-                mb_monitor_start(r, reply->element[i]->str, NULL);
-            }
+        f = reply->element[i];
+        v = reply->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING
+            || mb_mon_find(r, f->str) != NULL)
+        {
+            continue;
         }
+
+        /* a cheap look first: most entries belong to other routers */
+        meta = json_loads(v->str, 0, NULL);
+        if (strcmp(mb_mon_meta_str(meta, "router_id"), r->conf.id) == 0
+            && (value = strdup(v->str)) != NULL)
+        {
+            mb_mon_run(r, f->str, value, NULL);
+        }
+        json_decref(meta);
     }
 
-    mb_router_unref(r);
+    mb_mon_ask_free(a);
 }
 
 
 void
 mb_monitor_resume(mb_router_t *r)
 {
-    if (r->client == NULL) {
+    mb_mon_ask_t  *a;
+
+    if (!mb_mon_ready(r)) {
         return;
     }
 
-    if (mb_redis_command(r->w->ctl, MB_MONITOR_REDIS_MS, mb_monitor_members,
-                         r, "SMEMBERS %s", r->monitor_key) == 0)
+    a = mb_mon_ask_new(r, "", NULL, NULL);
+    if (a == NULL) {
+        return;
+    }
+
+    if (mb_redis_command(r->w->ctl, MB_MONITOR_REDIS_MS, mb_mon_entries, a,
+                         "HGETALL " MB_MONITOR_HASH) != 0)
     {
-        mb_router_ref(r);
+        mb_mon_ask_free(a);
     }
 }

@@ -1,10 +1,13 @@
 /*
- * Traffic monitors: /interface/monitor-traffic streams on a router's
- * managed connection.  Each sample goes to the Redis stream
- * mikrotik:traffic:customers (XADD MAXLEN ~ 100000) and is published on
- * mikrotik:traffic for live views.  The set of monitored interfaces lives
- * in Redis (mikrobill:router:<id>:monitors), so a worker that takes over a
- * router's lease starts them again.
+ * Customer traffic monitors (docs/monitor.md) on the router's lease
+ * owner: one /interface/monitor-traffic =interface=<pppoe-USER> stream per
+ * customer, tagged and persistent on the router's managed connection.
+ * Each sample goes to the Redis stream mikrotik:traffic:customers (XADD
+ * MAXLEN ~ 100000) and to the channel mikrobill:traffic:<customer_id>,
+ * with the monitor's events.  The set of running monitors is the Redis
+ * hash mikrobill:monitors (customer_id -> meta JSON, written by nginx),
+ * so that a worker that takes a router over, or restarts, starts them
+ * again; an entry is removed only by compare-and-delete on its gen.
  */
 
 #ifndef _MB_MONITOR_H_INCLUDED_
@@ -15,25 +18,28 @@
 #include "mb_router.h"
 
 
+#define MB_MONITOR_HASH      "mikrobill:monitors"
 #define MB_MONITOR_STREAM    "mikrotik:traffic:customers"
-#define MB_MONITOR_CHANNEL   "mikrotik:traffic"
 #define MB_MONITOR_MAXLEN    "100000"
+#define MB_MONITOR_CHANNEL   "mikrobill:traffic:"     /* + customer_id */
 
 
 /*
- * Starts (or finds) the monitor of iface.  With a job, the job is answered
- * at the first sample, or with the router's trap; without one (a restart
- * after a lease take-over) failures are only logged.
+ * monitor.start of customer_id on a router owned here: reads the meta,
+ * starts the stream and answers job at the first sample, or with
+ * unavailable, trap or not_found (the entry is then removed).
  */
-void mb_monitor_start(mb_router_t *r, const char *iface, mb_job_t *job);
-/* 1 when a monitor was running */
-int mb_monitor_stop(mb_router_t *r, const char *iface);
+void mb_monitor_start(mb_router_t *r, const char *customer_id,
+    mb_job_t *job);
+/* monitor.stop: gen NULL stops whatever run of customer_id is going */
+void mb_monitor_stop(mb_router_t *r, const char *customer_id,
+    const char *gen, mb_job_t *job);
 
-/* the connection is going: cancel and forget the streams (the Redis set
- * stays); before the client is closed */
+/* the connection is going (lease lost, settings changed, shutdown):
+ * cancel and forget the streams; the hash keeps them for the next owner */
 void mb_monitor_drop_all(mb_router_t *r);
-/* a new connection (lease taken, settings changed): start what the Redis
- * set lists */
+/* the connection is logged in: start every monitor of the hash that has
+ * this router and is not running here */
 void mb_monitor_resume(mb_router_t *r);
 
 

@@ -57,13 +57,10 @@ mb_router_create(mb_registry_t *reg, mb_router_conf_t *conf)
     memset(conf, 0, sizeof(*conf));
     r->lease_key = mb_router_key(r->conf.id, "owner");
     r->stream = mb_router_key(r->conf.id, "commands");
-    r->monitor_key = mb_router_key(r->conf.id, "monitors");
 
-    if (r->lease_key == NULL || r->stream == NULL || r->monitor_key == NULL)
-    {
+    if (r->lease_key == NULL || r->stream == NULL) {
         free(r->lease_key);
         free(r->stream);
-        free(r->monitor_key);
         mb_router_conf_free(&r->conf);
         free(r);
         return NULL;
@@ -103,7 +100,6 @@ mb_router_closed(uv_handle_t *h)
 
     free(r->lease_key);
     free(r->stream);
-    free(r->monitor_key);
     mb_router_conf_free(&r->conf);
     free(r);
 }
@@ -131,6 +127,12 @@ mb_router_on_state(mb_ros_client_t *c, mb_ros_state_e state,
     snprintf(why, sizeof(why), "%s: %s", mb_ros_err_name(err),
              reason ? reason : "no details");
     mb_sync_conn_state(r, state == MB_ROS_READY, why);
+
+    /* logged in (lease taken, settings changed, reconnect): the monitors
+     * of the hash that are not running here start */
+    if (state == MB_ROS_READY) {
+        mb_monitor_resume(r);
+    }
 
     mb_log_debug("router %s: %s%s%s", r->conf.name,
                  state == MB_ROS_READY ? "ready" : mb_router_err_code(err),
@@ -257,7 +259,6 @@ mb_router_owned(mb_router_t *r)
 {
     mb_router_connect(r);
     mb_router_ensure_group(r);
-    mb_monitor_resume(r);
     mb_sync_start(r);
 }
 
@@ -292,7 +293,6 @@ mb_router_update(mb_router_t *r, mb_router_conf_t *conf)
         mb_sync_stop(r);
         mb_router_disconnect(r);
         mb_router_connect(r);
-        mb_monitor_resume(r);
         mb_sync_start(r);
     }
 }

@@ -47,14 +47,13 @@ struct mb_router_s {
     mb_router_conf_t   conf;
     char              *lease_key;         /* mikrobill:router:<id>:owner */
     char              *stream;            /* ...:<id>:commands */
-    char              *monitor_key;       /* ...:<id>:monitors (a set) */
     int                owner;             /* holds the lease */
     int                lease_busy;        /* a lease command in flight */
     uint64_t           lease_sent;        /* uv_now() it was sent */
     uint64_t           lease_until;       /* uv_now() we may trust it to */
     int                group_ready;       /* stream group exists: read it */
     mb_ros_client_t   *client;            /* only while owner */
-    mb_monitor_t      *monitors;
+    mb_monitor_t      *monitors;          /* customer monitors running */
     mb_sync_t         *sync;              /* only while owner */
     int                seen;              /* in the latest reload */
     int                removed;           /* freed when refs drop to 0 */

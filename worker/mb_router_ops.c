@@ -74,7 +74,6 @@ mb_rop_plan_free(mb_rop_plan_t *plan)
     mb_strv_free(&plan->words);
     mb_strv_free(&plan->lookup);
     free(plan->id);
-    free(plan->iface);
     memset(plan, 0, sizeof(*plan));
 }
 
@@ -573,40 +572,6 @@ mb_rop_addr_remove(json_t *p, mb_rop_plan_t *plan)
 }
 
 
-/* ----------------------------------------------------------- monitors */
-
-
-static const char *
-mb_rop_monitor(json_t *p, mb_rop_plan_t *plan)
-{
-    const char  *iface = mb_rop_str(p, "interface");
-
-    if (!mb_valid_name(iface, 64)) {
-        return "interface must be 1 to 64 printable bytes, such as "
-               "<pppoe-USER>";
-    }
-
-    plan->iface = strdup(iface);
-    return plan->iface ? NULL : "out of memory";
-}
-
-
-static const char *
-mb_rop_monitor_start(json_t *p, mb_rop_plan_t *plan)
-{
-    plan->kind = MB_ROP_MONITOR_START;
-    return mb_rop_monitor(p, plan);
-}
-
-
-static const char *
-mb_rop_monitor_stop(json_t *p, mb_rop_plan_t *plan)
-{
-    plan->kind = MB_ROP_MONITOR_STOP;
-    return mb_rop_monitor(p, plan);
-}
-
-
 static const struct {
     const char  *op;
     mb_rop_pt    plan;
@@ -620,8 +585,6 @@ static const struct {
     { "profile.print", mb_rop_profile_print },
     { "address_list.add", mb_rop_addr_add },
     { "address_list.remove", mb_rop_addr_remove },
-    { "monitor.start", mb_rop_monitor_start },
-    { "monitor.stop", mb_rop_monitor_stop },
 };
 
 
@@ -641,6 +604,5 @@ mb_rop_plan(const char *op, json_t *payload, mb_rop_plan_t *plan)
 
     return "op must be one of active.print, active.remove, secret.print, "
            "secret.add, secret.set, secret.remove, profile.print, "
-           "address_list.add, address_list.remove, monitor.start, "
-           "monitor.stop";
+           "address_list.add, address_list.remove";
 }

@@ -23,10 +23,8 @@ typedef struct {
 typedef enum {
     MB_ROP_PRINT,                   /* words; answer: items */
     MB_ROP_ADD,                     /* words; answer: the new id */
-    MB_ROP_BY_ID,                   /* words + "=.id=" per id; answer:
+    MB_ROP_BY_ID                    /* words + "=.id=" per id; answer:
                                        how many */
-    MB_ROP_MONITOR_START,
-    MB_ROP_MONITOR_STOP
 } mb_rop_kind_e;
 
 
@@ -37,7 +35,6 @@ typedef struct {
                                        the ids; empty when id given */
     char           *id;             /* BY_ID with an explicit id */
     int             need_one;       /* BY_ID: a name must match (set) */
-    char           *iface;         /* MONITOR_* */
 } mb_rop_plan_t;
 
 

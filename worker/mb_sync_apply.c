@@ -49,8 +49,10 @@ mb_sync_publish(mb_sync_t *s, long online, long changed)
     char         *text, at[40];
 
     mb_time_rfc3339(at, sizeof(at));
-    ev = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:b, s:s}",
-                   "router", r->conf.name, "router_id", r->conf.id,
+    /* "event" first: WebSocket clients tell it from monitor messages */
+    ev = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:b, s:s}",
+                   "event", "sync", "router", r->conf.name,
+                   "router_id", r->conf.id,
                    "active_connections", (json_int_t) s->nsessions,
                    "customers_online", (json_int_t) online,
                    "changed", (json_int_t) changed, "at", at,
@@ -65,7 +67,7 @@ mb_sync_publish(mb_sync_t *s, long online, long changed)
         json_object_set_new(ev, "active_connections", json_integer(0));
     }
 
-    text = json_dumps(ev, JSON_COMPACT);
+    text = json_dumps(ev, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(ev);
 
     if (text != NULL) {

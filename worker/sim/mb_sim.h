@@ -243,7 +243,8 @@ void mb_sim_ppp_init(void);
 const char *mb_sim_ppp_login(const char *user, const char *address,
     const char *caller_id, const char *service, uint32_t *id);
 const char *mb_sim_ppp_logout(const char *user);
-const char *mb_sim_ppp_load(unsigned n, unsigned *loaded);
+const char *mb_sim_ppp_load(unsigned n, uint64_t rx_bps, uint64_t tx_bps,
+    unsigned *loaded);
 mb_sim_item_t *mb_sim_ppp_active_find(const char *user);
 
 void mb_sim_iface_init(void);
@@ -252,6 +253,8 @@ void mb_sim_iface_remove(mb_sim_item_t *it);
 mb_sim_item_t *mb_sim_iface_by_name(const char *name);
 /* bits per second, rx = from the customer, tx = to the customer */
 int mb_sim_iface_rate(const char *name, uint64_t rx_bps, uint64_t tx_bps);
+/* the same by interface id (no search by name) */
+int mb_sim_iface_rate_id(uint32_t id, uint64_t rx_bps, uint64_t tx_bps);
 void mb_sim_iface_tick(void);
 void mb_sim_monitor_traffic(mb_sim_req_t *r);
 /* /cancel: 1 when a stream with that tag existed */

@@ -183,18 +183,20 @@ mb_sim_ctl_hs_logout(mb_sim_ctl_t *c, int argc, char **argv, char *rest)
 static void
 mb_sim_ctl_load(mb_sim_ctl_t *c, int argc, char **argv, char *rest)
 {
-    unsigned long long  n;
+    unsigned long long  n, rx = 0, tx = 0;
     unsigned            loaded = 0;
     uint64_t            t0 = uv_hrtime();
     const char         *err;
 
-    (void) argc;
     (void) rest;
-    if (mb_sim_ctl_uint(argv[1], &n) || n > 1000000) {
-        mb_sim_ctl_reply(c, "ERR load N (N up to 1000000)");
+    if (mb_sim_ctl_uint(argv[1], &n) || n > 1000000
+        || (argc > 2 && (argc != 4 || mb_sim_ctl_uint(argv[2], &rx)
+                         || mb_sim_ctl_uint(argv[3], &tx))))
+    {
+        mb_sim_ctl_reply(c, "ERR load N [RX_BPS TX_BPS] (N up to 1000000)");
         return;
     }
-    err = mb_sim_ppp_load((unsigned) n, &loaded);
+    err = mb_sim_ppp_load((unsigned) n, rx, tx, &loaded);
     if (err != NULL) {
         mb_sim_ctl_reply(c, "ERR %s after %u", err, loaded);
         return;
@@ -528,7 +530,7 @@ static const struct {
     { "hotspot-login", 2, mb_sim_ctl_hs_login,
       "hotspot-login USER ADDRESS [MAC]" },
     { "hotspot-logout", 1, mb_sim_ctl_hs_logout, "hotspot-logout USER" },
-    { "load", 1, mb_sim_ctl_load, "load N" },
+    { "load", 1, mb_sim_ctl_load, "load N [RX_BPS TX_BPS]" },
     { "clear", 0, mb_sim_ctl_clear,
       "clear [sessions|secrets|address-list|all]" },
     { "secret-add", 2, mb_sim_ctl_secret_add,

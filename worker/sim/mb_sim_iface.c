@@ -159,10 +159,9 @@ mb_sim_iface_by_name(const char *name)
 }
 
 
-int
-mb_sim_iface_rate(const char *name, uint64_t rx_bps, uint64_t tx_bps)
+static int
+mb_sim_iface_set_rate(mb_sim_item_t *it, uint64_t rx_bps, uint64_t tx_bps)
 {
-    mb_sim_item_t     *it = mb_sim_iface_by_name(name);
     mb_sim_traffic_t  *tr;
 
     if (it == NULL) {
@@ -173,6 +172,21 @@ mb_sim_iface_rate(const char *name, uint64_t rx_bps, uint64_t tx_bps)
     tr->rx_bps = rx_bps;
     tr->tx_bps = tx_bps;
     return 0;
+}
+
+
+int
+mb_sim_iface_rate(const char *name, uint64_t rx_bps, uint64_t tx_bps)
+{
+    return mb_sim_iface_set_rate(mb_sim_iface_by_name(name), rx_bps, tx_bps);
+}
+
+
+int
+mb_sim_iface_rate_id(uint32_t id, uint64_t rx_bps, uint64_t tx_bps)
+{
+    return mb_sim_iface_set_rate(mb_sim_table_get(&mb_sim.ifaces, id),
+                                 rx_bps, tx_bps);
 }
 
 

@@ -303,15 +303,18 @@ mb_sim_ppp_logout(const char *user)
 }
 
 
-/* control "load N": N more sessions, fast (no name search per session:
- * the "load-" names come from a counter of their own) */
+/* control "load N [RX TX]": N more sessions, fast (no name search per
+ * session: the "load-" names come from a counter of their own), each
+ * with that traffic rate */
 const char *
-mb_sim_ppp_load(unsigned n, unsigned *loaded)
+mb_sim_ppp_load(unsigned n, uint64_t rx_bps, uint64_t tx_bps,
+    unsigned *loaded)
 {
-    char         name[32], addr[32], mac[32];
-    const char  *err;
-    unsigned     i;
-    uint32_t     k;
+    char            name[32], addr[32], mac[32];
+    const char     *err;
+    unsigned        i;
+    uint32_t        k, id;
+    mb_sim_item_t  *it;
 
     for (i = 0; i < n; i++) {
         k = ++mb_sim_load_seq;
@@ -319,10 +322,15 @@ mb_sim_ppp_load(unsigned n, unsigned *loaded)
         snprintf(addr, sizeof(addr), "100.%u.%u.%u", 64 + ((k >> 16) & 63),
                  (k >> 8) & 0xFF, k & 0xFF);
         mb_sim_ppp_mac(0x800000 + k, mac, sizeof(mac));
-        err = mb_sim_ppp_add_session(name, addr, mac, "pppoe", NULL);
+        err = mb_sim_ppp_add_session(name, addr, mac, "pppoe", &id);
         if (err != NULL) {
             *loaded = i;
             return err;
+        }
+        it = mb_sim_table_get(&mb_sim.active, id);
+        if (it != NULL && (rx_bps || tx_bps)) {
+            mb_sim_iface_rate_id(((mb_sim_session_t *) it->ext)->iface_id,
+                                 rx_bps, tx_bps);
         }
     }
     *loaded = n;
