@@ -22,6 +22,7 @@
 
 typedef struct ngx_mikrobill_pg_pool_s  ngx_mikrobill_pg_pool_t;
 typedef struct ngx_mikrobill_redis_s    ngx_mikrobill_redis_t;
+typedef struct ngx_mikrobill_fanout_s   ngx_mikrobill_fanout_t;
 
 
 /* account roles; a route allows a mask of them */
@@ -69,12 +70,20 @@ typedef struct {
     /* runtime state of this worker process */
     ngx_mikrobill_pg_pool_t   *pg;
     ngx_mikrobill_redis_t     *redis;
+    ngx_mikrobill_fanout_t    *fanout;      /* pub/sub to WebSockets */
 } ngx_mikrobill_main_conf_t;
 
 
 typedef struct {
     ngx_flag_t                 api;         /* mikrobill_api */
     ngx_flag_t                 error_page;  /* mikrobill_error_page */
+    ngx_flag_t                 websocket;   /* mikrobill_websocket */
+
+    /* WebSocket (/ws) */
+    ngx_array_t               *ws_origins;  /* of ngx_str_t, or NULL */
+    size_t                     ws_max_message;
+    size_t                     ws_send_limit;
+    ngx_msec_t                 ws_ping_interval;
 } ngx_mikrobill_loc_conf_t;
 
 

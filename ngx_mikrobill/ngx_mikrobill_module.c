@@ -1,6 +1,6 @@
 /*
  * ngx_mikrobill: directives, configuration, and the per-worker runtime
- * (PostgreSQL pool and Redis context) created in init_process.
+ * (PostgreSQL pool, Redis context, WebSocket fan-out) made in init_process.
  */
 
 
@@ -10,6 +10,8 @@
 #include "ngx_mikrobill_router.h"
 #include "ngx_mikrobill_password.h"
 #include "ngx_mikrobill_secret.h"
+#include "ngx_mikrobill_ws.h"
+#include "ngx_mikrobill_fanout.h"
 
 
 #define NGX_MIKROBILL_HASH_POOL        "mikrobill"
@@ -37,6 +39,10 @@ static ngx_thread_pool_t *ngx_mikrobill_thread_pool(ngx_conf_t *cf,
 static char *ngx_mikrobill_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_mikrobill_error_page(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_mikrobill_websocket(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_mikrobill_ws_origin(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_mikrobill_init_process(ngx_cycle_t *cycle);
 static void ngx_mikrobill_exit_process(ngx_cycle_t *cycle);
@@ -198,6 +204,41 @@ static ngx_command_t  ngx_mikrobill_commands[] = {
       0,
       NULL },
 
+    { ngx_string("mikrobill_websocket"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_mikrobill_websocket,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mikrobill_ws_origin"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_mikrobill_ws_origin,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("mikrobill_ws_max_message"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_mikrobill_loc_conf_t, ws_max_message),
+      NULL },
+
+    { ngx_string("mikrobill_ws_send_limit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_mikrobill_loc_conf_t, ws_send_limit),
+      NULL },
+
+    { ngx_string("mikrobill_ws_ping_interval"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_mikrobill_loc_conf_t, ws_ping_interval),
+      NULL },
+
       ngx_null_command
 };
 
@@ -336,6 +377,11 @@ ngx_mikrobill_create_loc_conf(ngx_conf_t *cf)
 
     lcf->api = NGX_CONF_UNSET;
     lcf->error_page = NGX_CONF_UNSET;
+    lcf->websocket = NGX_CONF_UNSET;
+    lcf->ws_origins = NGX_CONF_UNSET_PTR;
+    lcf->ws_max_message = NGX_CONF_UNSET_SIZE;
+    lcf->ws_send_limit = NGX_CONF_UNSET_SIZE;
+    lcf->ws_ping_interval = NGX_CONF_UNSET_MSEC;
 
     return lcf;
 }
@@ -349,10 +395,28 @@ ngx_mikrobill_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     /* content handlers are per location; the flags are not inherited */
 
-    (void) prev;
-
     ngx_conf_init_value(conf->api, 0);
     ngx_conf_init_value(conf->error_page, 0);
+    ngx_conf_init_value(conf->websocket, 0);
+
+    /* the WebSocket settings are inherited */
+
+    ngx_conf_merge_ptr_value(conf->ws_origins, prev->ws_origins, NULL);
+    ngx_conf_merge_size_value(conf->ws_max_message, prev->ws_max_message,
+                              4096);
+    ngx_conf_merge_size_value(conf->ws_send_limit, prev->ws_send_limit,
+                              256 * 1024);
+    ngx_conf_merge_msec_value(conf->ws_ping_interval, prev->ws_ping_interval,
+                              30000);
+
+    if (conf->ws_max_message == 0 || conf->ws_send_limit == 0
+        || conf->ws_ping_interval == 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "mikrobill_ws_max_message, mikrobill_ws_send_limit"
+                           " and mikrobill_ws_ping_interval must not be 0");
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }
@@ -546,7 +610,9 @@ ngx_mikrobill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (lcf->api != NGX_CONF_UNSET || lcf->error_page != NGX_CONF_UNSET) {
+    if (lcf->api != NGX_CONF_UNSET || lcf->error_page != NGX_CONF_UNSET
+        || lcf->websocket != NGX_CONF_UNSET)
+    {
         return "is duplicate";
     }
 
@@ -566,7 +632,9 @@ ngx_mikrobill_error_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     ngx_http_core_loc_conf_t  *clcf;
 
-    if (lcf->api != NGX_CONF_UNSET || lcf->error_page != NGX_CONF_UNSET) {
+    if (lcf->api != NGX_CONF_UNSET || lcf->error_page != NGX_CONF_UNSET
+        || lcf->websocket != NGX_CONF_UNSET)
+    {
         return "is duplicate";
     }
 
@@ -574,6 +642,63 @@ ngx_mikrobill_error_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_mikrobill_error_page_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_mikrobill_websocket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_mikrobill_loc_conf_t *lcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (lcf->api != NGX_CONF_UNSET || lcf->error_page != NGX_CONF_UNSET
+        || lcf->websocket != NGX_CONF_UNSET)
+    {
+        return "is duplicate";
+    }
+
+    lcf->websocket = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_mikrobill_ws_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+/* "mikrobill_ws_origin https://a.example http://b.example ..." */
+
+static char *
+ngx_mikrobill_ws_origin(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_mikrobill_loc_conf_t *lcf = conf;
+
+    ngx_str_t   *value, *origin;
+    ngx_uint_t   i;
+
+    if (lcf->ws_origins != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    lcf->ws_origins = ngx_array_create(cf->pool, cf->args->nelts - 1,
+                                       sizeof(ngx_str_t));
+    if (lcf->ws_origins == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        origin = ngx_array_push(lcf->ws_origins);
+        if (origin == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *origin = value[i];
+    }
 
     return NGX_CONF_OK;
 }
@@ -614,6 +739,12 @@ ngx_mikrobill_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    /* its own Redis connection, in subscribe mode, for the WebSockets */
+    mcf->fanout = ngx_mikrobill_fanout_create(cycle, mcf);
+    if (mcf->fanout == NULL) {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -627,6 +758,11 @@ ngx_mikrobill_exit_process(ngx_cycle_t *cycle)
 
     if (mcf == NULL) {
         return;
+    }
+
+    if (mcf->fanout) {
+        ngx_mikrobill_fanout_destroy(mcf->fanout);
+        mcf->fanout = NULL;
     }
 
     if (mcf->redis) {

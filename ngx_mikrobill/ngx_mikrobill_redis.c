@@ -51,6 +51,11 @@ struct ngx_mikrobill_redis_s {
 
     ngx_queue_t                       commands;
     unsigned                          destroying:1;
+
+    /* subscribe mode only */
+    ngx_mikrobill_redis_state_pt      state_handler;
+    ngx_mikrobill_redis_handler_pt    push_handler;
+    void                             *sub_data;
 };
 
 
@@ -80,6 +85,8 @@ static void ngx_mikrobill_redis_on_disconnect(const redisAsyncContext *ac,
     int status);
 
 static void ngx_mikrobill_redis_reply(redisAsyncContext *ac, void *r,
+    void *privdata);
+static void ngx_mikrobill_redis_push(redisAsyncContext *ac, void *r,
     void *privdata);
 static void ngx_mikrobill_redis_cmd_timeout(ngx_event_t *ev);
 static void ngx_mikrobill_redis_cmd_failed(ngx_event_t *ev);
@@ -334,9 +341,13 @@ static void
 ngx_mikrobill_redis_detach(ngx_mikrobill_redis_t *redis,
     const redisAsyncContext *ac)
 {
+    ngx_flag_t  was_up;
+
     if (redis->ac != ac || ac == NULL) {
         return;
     }
+
+    was_up = (redis->state == NGX_MIKROBILL_REDIS_CONNECTED);
 
     redis->ac = NULL;
     redis->state = NGX_MIKROBILL_REDIS_DISCONNECTED;
@@ -346,6 +357,10 @@ ngx_mikrobill_redis_detach(ngx_mikrobill_redis_t *redis,
     }
 
     ngx_mikrobill_redis_schedule(redis);
+
+    if (was_up && redis->state_handler && !redis->destroying) {
+        redis->state_handler(redis->sub_data, 0);
+    }
 }
 
 
@@ -440,6 +455,10 @@ ngx_mikrobill_redis_on_connect(const redisAsyncContext *ac, int status)
     if (redis->connect_timer.timer_set) {
         ngx_del_timer(&redis->connect_timer);
     }
+
+    if (redis->state_handler) {
+        redis->state_handler(redis->sub_data, 1);
+    }
 }
 
 
@@ -488,6 +507,68 @@ ngx_mikrobill_redis_reply(redisAsyncContext *ac, void *r, void *privdata)
     cmd->handler(cmd->data, r);
 
     ngx_mikrobill_redis_cmd_free(cmd);
+}
+
+
+void
+ngx_mikrobill_redis_set_subscriber(ngx_mikrobill_redis_t *redis,
+    ngx_mikrobill_redis_state_pt state, ngx_mikrobill_redis_handler_pt push,
+    void *data)
+{
+    redis->state_handler = state;
+    redis->push_handler = push;
+    redis->sub_data = data;
+}
+
+
+void
+ngx_mikrobill_redis_reset(ngx_mikrobill_redis_t *redis)
+{
+    if (!redis->destroying) {
+        ngx_mikrobill_redis_drop(redis);
+    }
+}
+
+
+/*
+ * hiredis keeps the callback of a (P)SUBSCRIBE per channel and calls it
+ * for the confirmation, every message and the unsubscribe confirmation;
+ * its privdata is the redis object, which outlives every context.
+ */
+
+ngx_int_t
+ngx_mikrobill_redis_push_command(ngx_mikrobill_redis_t *redis, int argc,
+    const char **argv, const size_t *argvlen)
+{
+    if (redis->state != NGX_MIKROBILL_REDIS_CONNECTED || redis->ac == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (redisAsyncCommandArgv(redis->ac, ngx_mikrobill_redis_push, redis,
+                              argc, argv, argvlen)
+        != REDIS_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* NULL replies come when a context is freed: the state hook tells that */
+
+static void
+ngx_mikrobill_redis_push(redisAsyncContext *ac, void *r, void *privdata)
+{
+    ngx_mikrobill_redis_t  *redis = privdata;
+
+    if (r == NULL || redis->destroying || redis->push_handler == NULL
+        || redis->ac != ac)
+    {
+        return;
+    }
+
+    redis->push_handler(redis->sub_data, r);
 }
 
 

@@ -37,4 +37,24 @@ ngx_int_t ngx_mikrobill_redis_command(ngx_mikrobill_redis_t *redis,
     const char **argv, const size_t *argvlen);
 
 
+/*
+ * Subscribe mode, for a context of its own (ngx_mikrobill_fanout.c).
+ * state(data, 1) runs each time the connection is up (subscribe again
+ * then), state(data, 0) when it is lost; push(data, reply) gets every
+ * reply of the (P)SUBSCRIBE family: confirmations and messages.
+ */
+typedef void (*ngx_mikrobill_redis_state_pt)(void *data, ngx_flag_t up);
+
+void ngx_mikrobill_redis_set_subscriber(ngx_mikrobill_redis_t *redis,
+    ngx_mikrobill_redis_state_pt state, ngx_mikrobill_redis_handler_pt push,
+    void *data);
+
+/* give up on the current connection (no answer in time): reconnect */
+void ngx_mikrobill_redis_reset(ngx_mikrobill_redis_t *redis);
+
+/* NGX_ERROR when the connection is not up */
+ngx_int_t ngx_mikrobill_redis_push_command(ngx_mikrobill_redis_t *redis,
+    int argc, const char **argv, const size_t *argvlen);
+
+
 #endif /* _NGX_MIKROBILL_REDIS_H_INCLUDED_ */
