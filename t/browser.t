@@ -3,8 +3,9 @@
 # installed by `npm ci` when t/browser/node_modules is missing) against the
 # whole system: nginx with the module serving html/ and /vendor/ exactly as
 # conf.d/mikrobill.conf does (its CSP included), the worker (sync, router
-# tests), a simulated router and customers in the database.  The scenario
-# itself is t/browser/dashboard.js, which prints TAP; each of its tests
+# tests), a simulated router and customers in the database.  The scenarios
+# are t/browser/dashboard.js and t/browser/monitor.js (Monitor Trafik over
+# the WebSocket, docs/monitor.md), which print TAP; each of their tests
 # becomes one test here.
 use strict;
 use warnings;
@@ -76,6 +77,7 @@ my %vars = (
     REDIS_PORT => $ENV{TEST_NGINX_REDIS_PORT},
     HTML_DIR => $ENV{TEST_NGINX_HTML_DIR},
     SECRET_KEY_FILE => $key,
+    MONITOR_MAX => $ENV{MAX_CONCURRENT_MONITORS} || 50,
     PORT => 0,
 );
 $site =~ s/^\s*#.*\n//mg;
@@ -123,6 +125,8 @@ sub add_customer {
     return $id;
 }
 mb_psql("DELETE FROM customers WHERE username LIKE 'bt-%' OR username IN ('egisetiawansempu', 'pelangganuji')");
+# no monitor left over from an earlier run: the slot count starts from 0
+mb_redis('DEL', 'mikrobill:monitors');
 add_customer(egi => name => 'Egi Setiawan Sempu', username => 'egisetiawansempu',
              pppoe_username => 'egisetiawansempu', phone => '6281234500001',
              latitude => -7.4245, longitude => 109.2302, profile => 'home-10M');
@@ -131,6 +135,9 @@ add_customer(mixed => name => 'Budi Santoso', username => 'bt-budi',
 $cust{mixed}{router_name} = 'budi.santoso';
 add_customer(nopppoe => name => 'Slamet Tanpa PPPoE', username => 'bt-slamet',
              latitude => -7.4260, longitude => 109.2290);
+# the traffic monitor's customer (t/browser/monitor.js)
+add_customer(mon => name => 'Monitor Uji', username => 'bt-monitor',
+             pppoe_username => 'monitoruji', latitude => -7.4280, longitude => 109.2270);
 add_customer(static => name => 'Toko Statis', username => 'bt-toko', service_type => 'static_ip',
              static_ip => '10.20.30.40', conn_status => 'unknown',
              latitude => -7.4270, longitude => 109.2280);
@@ -147,6 +154,9 @@ is(mb_create_user($user, $pass, 'SUPERADMIN'), 0, 'a dashboard user');
 my $tech = 'teknisi';
 my $tech_pass = "Teknisi-$$";
 is(mb_create_user($tech, $tech_pass, 'TECHNICIAN'), 0, 'a technician');
+my $viewer = 'pelihat';
+my $viewer_pass = "Pelihat-$$";
+is(mb_create_user($viewer, $viewer_pass, 'USER'), 0, 'a USER (no traffic monitor)');
 
 # ---------------------------------------------------------------- worker
 
@@ -179,6 +189,8 @@ local $ENV{MB_USER} = $user;
 local $ENV{MB_PASSWORD} = $pass;
 local $ENV{MB_TECH_USER} = $tech;
 local $ENV{MB_TECH_PASSWORD} = $tech_pass;
+local $ENV{MB_VIEW_USER} = $viewer;
+local $ENV{MB_VIEW_PASSWORD} = $viewer_pass;
 local $ENV{MB_SIM_CONTROL} = $sim->{control};
 local $ENV{MB_ROUTER_ID} = $router_id;
 local $ENV{MB_ROUTER_NAME} = $rname;
@@ -189,21 +201,28 @@ local $ENV{MB_TMPDIR} = $dir;
 local $ENV{MB_ARTIFACTS} = $dir;
 local $ENV{CHROMIUM} = $chromium;
 
-my $parser = TAP::Parser->new({
-    exec => ['timeout', '600', 'node', "$browser_dir/dashboard.js"], merge => 1,
-});
-my $tests = 0;
-while (my $r = $parser->next) {
-    if ($r->is_test) {
-        $tests++;
-        (my $d = $r->description) =~ s/^-\s*//;
-        ok($r->is_ok, "browser: $d");
-    } elsif ($r->is_comment || $r->is_unknown) {
-        diag($r->as_string);
+# one scenario: its TAP tests become tests here
+sub run_browser {
+    my ($script, $min) = @_;
+    my $parser = TAP::Parser->new({
+        exec => ['timeout', '600', 'node', "$browser_dir/$script"], merge => 1,
+    });
+    my $tests = 0;
+    while (my $r = $parser->next) {
+        if ($r->is_test) {
+            $tests++;
+            (my $d = $r->description) =~ s/^-\s*//;
+            ok($r->is_ok, "$script: $d");
+        } elsif ($r->is_comment || $r->is_unknown) {
+            diag($r->as_string);
+        }
     }
+    ok($tests >= $min, "$script ran its checks ($tests)");
+    is($parser->exit, 0, "$script exited 0") or diag("worker log:\n" . slurp($wlog));
 }
-ok($tests >= 60, "the browser ran its checks ($tests)");
-is($parser->exit, 0, 'dashboard.js exited 0') or diag("worker log:\n" . slurp($wlog));
+
+run_browser('dashboard.js', 60);
+run_browser('monitor.js', 50);
 
 ok(waitpid($wpid, WNOHANG) == 0, 'the worker is still running');
 kill 'TERM', $wpid;

@@ -95,7 +95,13 @@
                     text: '+' + c.phone })
         : '—'),
       el('td', {}, el('span', { class: 'badge ' + acct[1], text: acct[0] })),
-      el('td', { class: 'text-end' },
+      el('td', { class: 'text-end text-nowrap' },
+        // the traffic monitor (monitor.html starts it): PPPoE customers only
+        c.service_type === 'pppoe' && c.pppoe_username && MB.canMonitor(MB.me)
+          ? el('a', { class: 'btn btn-outline-primary btn-sm me-1 monitor-link',
+                      href: '/monitor.html?customer=' + encodeURIComponent(c.id),
+                      title: 'Monitor trafik ' + c.name, text: 'Monitor' })
+          : null,
         el('a', { class: 'btn btn-outline-secondary btn-sm',
                   href: '/pelanggan-form.html?id=' + encodeURIComponent(c.id), text: 'Ubah' })));
   }

@@ -1,6 +1,6 @@
 // The signed-in shell shared by every page but the login page: navigation
-// bar (Pelanggan, Peta, Pengaturan; Pengguna comes later), the user menu with
-// "Keluar", and the session check.  A page includes
+// bar (Pelanggan, Peta, Monitor Trafik, Pengaturan; Pengguna comes later),
+// the user menu with "Keluar", and the session check.  A page includes
 //   <div id="shell"></div> ... <script src="/js/api.js"></script>
 //   <script src="/js/shell.js"></script> <script src="/js/PAGE.js"></script>
 // and waits for `MB.ready` (resolves with the user from GET /api/me) before
@@ -14,9 +14,16 @@
   const NAV = [
     { href: '/pelanggan.html', label: 'Pelanggan', id: 'nav-pelanggan' },
     { href: '/peta.html', label: 'Peta', id: 'nav-peta' },
+    { href: '/monitor.html', label: 'Monitor Trafik', id: 'nav-monitor',
+      show: (u) => MB.canMonitor(u) },
     { href: '/pengaturan.html', label: 'Pengaturan', id: 'nav-pengaturan' },
     // { href: '/pengguna.html', label: 'Pengguna', id: 'nav-pengguna' },  // later issue
   ];
+
+  // roles that may use the traffic monitor (docs/api.md: USER gets 403)
+  MB.canMonitor = function (user) {
+    return !!user && ['SUPERADMIN', 'ADMIN', 'TECHNICIAN'].includes(user.role);
+  };
 
   function toLogin() {
     const next = location.pathname + location.search + location.hash;
@@ -34,6 +41,7 @@
   function navbar(user) {
     const links = el('ul', { class: 'navbar-nav me-auto mb-2 mb-lg-0' });
     for (const n of NAV) {
+      if (n.show && !n.show(user)) continue;
       const active = currentPage(n.href);
       links.append(el('li', { class: 'nav-item' },
         el('a', { class: 'nav-link' + (active ? ' active' : ''), href: n.href, id: n.id,

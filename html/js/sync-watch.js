@@ -1,14 +1,35 @@
-// Live status: polls GET /api/sync/status every 5 s and calls the page back
-// when a sync has finished since the last poll (totals.last_sync_at or any
-// router's last_sync_at changed), then logs, as the spec asks,
+// Live status: GET /api/sync/status, and the page is called back when a sync
+// has finished since the last look (totals.last_sync_at or any router's
+// last_sync_at changed); then it logs, as the spec asks,
 //   Status updated: N active connections, M customers online
 // Used by Pelanggan, Peta and Pengaturan:
 //   MB.watchSync({ onStatus(status), onSync(status) })
 // onStatus runs on every poll (banners, panels), onSync only after a sync.
+//
+// A `sync` event on the WebSocket (MB.live, js/live.js, loaded here when the
+// page did not load it) makes it look at once.  Polling stays as the
+// fallback: every 5 s while the socket is down, every 15 s while it is up
+// (the banner and panels still move with connection changes that are no
+// sync).
 'use strict';
 
 (function (MB) {
-  const INTERVAL_MS = 5000;
+  const INTERVAL_MS = 5000;          // socket down (or never up)
+  const INTERVAL_LIVE_MS = 15000;    // socket up: the events say when
+  const RECHECK_MS = 700;            // an event came but the status had not moved yet
+
+  // the shared WebSocket client; pages without it get it from here
+  function withLive(fn) {
+    if (MB.live) { fn(MB.live); return; }
+    let s = document.querySelector('script[data-mb-live]');
+    if (!s) {
+      s = document.createElement('script');
+      s.src = '/js/live.js';
+      s.dataset.mbLive = '1';
+      document.head.append(s);
+    }
+    s.addEventListener('load', () => { if (MB.live) fn(MB.live); });
+  }
 
   function syncKey(s) {
     const parts = [(s.totals && s.totals.last_sync_at) || ''];
@@ -22,20 +43,34 @@
     let lastKey = null;
     let timer = null;
     let stopped = false;
+    let polling = false;
+    let again = false;       // a sync event came during a poll
+    let recheck = 0;         // polls left after an event that changed nothing yet
+    let live = null;
+    const offs = [];         // MB.live handlers to drop on stop()
 
     async function poll() {
       timer = null;
+      if (polling) { again = true; return; }
+      polling = true;
+      try { await pollOnce(); } finally { polling = false; }
+      if (again) { again = false; now(); return; }
+      schedule();
+    }
+
+    async function pollOnce() {
       let s;
       try {
         s = await MB.api.get('/api/sync/status');
       } catch (e) {
         if (handlers.onError) handlers.onError(e);
-        schedule();
         return;
       }
       try {
         if (handlers.onStatus) handlers.onStatus(s);
         const key = syncKey(s);
+        if (lastKey !== null && key === lastKey && recheck > 0) recheck--;
+        else recheck = 0;
         if (lastKey !== null && key !== lastKey) {
           const t = s.totals || {};
           console.log('Status updated: ' + (t.active_connections || 0)
@@ -47,12 +82,32 @@
       } catch (e) {
         console.error('MikroBill: status update failed', e);
       }
-      schedule();
     }
 
     function schedule() {
-      if (!stopped && !timer) timer = setTimeout(poll, INTERVAL_MS);
+      if (stopped || timer) return;
+      let ms = live && live.connected ? INTERVAL_LIVE_MS : INTERVAL_MS;
+      if (recheck > 0) ms = RECHECK_MS;
+      timer = setTimeout(poll, ms);
     }
+
+    function now() {
+      if (stopped) return;
+      if (timer) { clearTimeout(timer); timer = null; }
+      poll();
+    }
+
+    withLive((l) => {
+      if (stopped) return;
+      live = l;
+      // a sync finished: look now (and a few times more shortly if the
+      // status does not show it yet)
+      offs.push(l.onSync(() => { recheck = 3; now(); }));
+      // the socket went down: back to the short interval at once
+      offs.push(l.onState((up) => {
+        if (!up && timer) { clearTimeout(timer); timer = null; schedule(); }
+      }));
+    });
 
     // a hidden tab polls on its next visible moment instead
     document.addEventListener('visibilitychange', () => {
@@ -61,9 +116,13 @@
 
     poll();
     return {
-      // poll now (after "Sync Sekarang"), then every 5 s again
-      now() { if (timer) { clearTimeout(timer); timer = null; } poll(); },
-      stop() { stopped = true; if (timer) clearTimeout(timer); },
+      // poll now (after "Sync Sekarang"), then on the usual interval again
+      now,
+      stop() {
+        stopped = true;
+        if (timer) clearTimeout(timer);
+        for (const off of offs.splice(0)) off();
+      },
     };
   };
 
