@@ -118,6 +118,16 @@ $(DECODE_BENCH): $(TOP)/t/bench/ros_decode_bench.c $(TOP)/worker/mb_ros_codec.c 
 
 decode-bench: $(DECODE_BENCH)
 
+# WebSocket load client and Redis publisher (scripts/bench-ws runs it)
+WS_LOAD := $(BUILD)/bench/ws-load
+
+$(WS_LOAD): $(TOP)/t/bench/ws_load.c
+	@mkdir -p $(BUILD)/bench
+	$(CC) $(CFLAGS_W) -o $@ $< -lhiredis -lcrypto $(SAN_FLAGS)
+
+.PHONY: ws-load
+ws-load: $(WS_LOAD)
+
 # C unit tests print TAP; t/unit.t runs each one inside the prove run.
 $(BUILD)/unit/%: $(TOP)/t/unit/%.c $(TOP)/t/unit/tap.h $(WORKER_SRCS) \
                  $(WORKER_HDRS)
@@ -147,7 +157,7 @@ run: deps build
 stop:
 	@$(TOP)/scripts/stop
 
-bench: deps build decode-bench
+bench: deps build decode-bench ws-load
 	@$(TOP)/scripts/bench
 
 clean:
