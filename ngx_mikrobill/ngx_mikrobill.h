@@ -117,5 +117,12 @@ extern ngx_module_t  ngx_mikrobill_module;
 
 ngx_mikrobill_main_conf_t *ngx_mikrobill_main_conf(void);
 
+/* the first request header of that name (any case), NULL when none */
+ngx_table_elt_t *ngx_mikrobill_header_in(ngx_http_request_t *r,
+    const char *name);
+/* add a response header; name is not copied, value not either */
+ngx_int_t ngx_mikrobill_header_out(ngx_http_request_t *r, const char *name,
+    u_char *value, size_t len);
+
 
 #endif /* _NGX_MIKROBILL_H_INCLUDED_ */

@@ -7,6 +7,7 @@
 
 #include "ngx_mikrobill.h"
 #include "ngx_mikrobill_auth.h"
+#include "ngx_mikrobill_json.h"
 #include "ngx_mikrobill_pg.h"
 
 #include <openssl/crypto.h>
@@ -35,8 +36,6 @@ static void ngx_mikrobill_auth_defer(ngx_mikrobill_auth_req_t *ar,
     ngx_int_t rc);
 static void ngx_mikrobill_auth_deferred(ngx_event_t *ev);
 static void ngx_mikrobill_auth_cleanup(void *data);
-static ngx_table_elt_t *ngx_mikrobill_auth_header(ngx_http_request_t *r,
-    ngx_str_t *name);
 
 
 /* a valid session of an active user, with what a request needs of both */
@@ -286,10 +285,27 @@ ngx_mikrobill_auth_cleanup(void *data)
 
 
 ngx_int_t
+ngx_mikrobill_auth_refuse(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_OK) {
+        return NGX_OK;
+    }
+
+    if (rc == NGX_ERROR) {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
+                                    "Database sedang tidak tersedia");
+    } else {
+        ngx_mikrobill_respond_error(r, NGX_HTTP_UNAUTHORIZED, NULL, NULL);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
 ngx_mikrobill_auth_check_csrf(ngx_mikrobill_ctx_t *ctx)
 {
     u_char              hash[NGX_MIKROBILL_SHA256_HEX_LEN + 1];
-    ngx_str_t           name = ngx_string(NGX_MIKROBILL_CSRF_HEADER);
     ngx_table_elt_t    *h;
 
     /* a Bearer token is not sent by browsers on their own: no CSRF risk */
@@ -297,7 +313,7 @@ ngx_mikrobill_auth_check_csrf(ngx_mikrobill_ctx_t *ctx)
         return NGX_OK;
     }
 
-    h = ngx_mikrobill_auth_header(ctx->request, &name);
+    h = ngx_mikrobill_header_in(ctx->request, NGX_MIKROBILL_CSRF_HEADER);
 
     if (h == NULL
         || ngx_mikrobill_token_valid(&h->value) != NGX_OK
@@ -316,37 +332,6 @@ ngx_mikrobill_auth_check_csrf(ngx_mikrobill_ctx_t *ctx)
     }
 
     return NGX_OK;
-}
-
-
-static ngx_table_elt_t *
-ngx_mikrobill_auth_header(ngx_http_request_t *r, ngx_str_t *name)
-{
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == name->len
-            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
-        {
-            return &h[i];
-        }
-    }
 }
 
 

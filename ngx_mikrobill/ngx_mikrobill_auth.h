@@ -27,6 +27,13 @@ typedef void (*ngx_mikrobill_auth_done_pt)(ngx_mikrobill_ctx_t *ctx,
 void ngx_mikrobill_auth_authenticate(ngx_mikrobill_ctx_t *ctx,
     ngx_mikrobill_auth_done_pt done);
 
+/*
+ * The answer to an authentication that did not succeed: 503 for NGX_ERROR,
+ * 401 for NGX_DECLINED.  Returns NGX_OK (nothing sent) for NGX_OK, else
+ * NGX_DECLINED once answered.
+ */
+ngx_int_t ngx_mikrobill_auth_refuse(ngx_http_request_t *r, ngx_int_t rc);
+
 /* NGX_OK when a cookie-authenticated write carries the session's token */
 ngx_int_t ngx_mikrobill_auth_check_csrf(ngx_mikrobill_ctx_t *ctx);
 

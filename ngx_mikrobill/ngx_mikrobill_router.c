@@ -361,14 +361,7 @@ ngx_mikrobill_router_auth_done(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc)
     r = ctx->request;
     rctx = (ngx_mikrobill_router_ctx_t *) ctx;
 
-    if (rc == NGX_ERROR) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
-                                    "Database sedang tidak tersedia");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_UNAUTHORIZED, NULL, NULL);
+    if (ngx_mikrobill_auth_refuse(r, rc) != NGX_OK) {
         return;
     }
 

@@ -64,8 +64,6 @@ static void ngx_mikrobill_login_created(void *data, PGresult *res,
     ngx_int_t rc);
 static ngx_int_t ngx_mikrobill_set_cookies(ngx_http_request_t *r,
     const u_char *token, const u_char *csrf, time_t max_age);
-static ngx_int_t ngx_mikrobill_add_header(ngx_http_request_t *r,
-    const char *key, u_char *value, size_t len);
 static void ngx_mikrobill_logout_authed(ngx_mikrobill_ctx_t *ctx,
     ngx_int_t rc);
 static void ngx_mikrobill_logout_deleted(void *data, PGresult *res,
@@ -237,7 +235,7 @@ ngx_mikrobill_login_checked(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc,
     if (rc == NGX_BUSY) {
         p = ngx_pnalloc(ctx->request->pool, NGX_TIME_T_LEN);
         if (p != NULL) {
-            (void) ngx_mikrobill_add_header(ctx->request, "Retry-After", p,
+            (void) ngx_mikrobill_header_out(ctx->request, "Retry-After", p,
                                             ngx_sprintf(p, "%T", retry_after)
                                             - p);
         }
@@ -544,7 +542,7 @@ ngx_mikrobill_set_cookies(ngx_http_request_t *r, const u_char *token,
                        "Max-Age=%T; HttpOnly; SameSite=Strict%s",
                        token, max_age, secure);
 
-    if (ngx_mikrobill_add_header(r, "Set-Cookie", p, last - p) != NGX_OK) {
+    if (ngx_mikrobill_header_out(r, "Set-Cookie", p, last - p) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -554,31 +552,7 @@ ngx_mikrobill_set_cookies(ngx_http_request_t *r, const u_char *token,
                        "Max-Age=%T; SameSite=Strict%s",
                        csrf, max_age, secure);
 
-    return ngx_mikrobill_add_header(r, "Set-Cookie", p, last - p);
-}
-
-
-static ngx_int_t
-ngx_mikrobill_add_header(ngx_http_request_t *r, const char *key,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) key;
-    h->key.len = ngx_strlen(key);
-    h->value.data = value;
-    h->value.len = len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    return NGX_OK;
+    return ngx_mikrobill_header_out(r, "Set-Cookie", p, last - p);
 }
 
 
@@ -641,10 +615,10 @@ ngx_mikrobill_logout_answer(ngx_mikrobill_ctx_t *ctx)
 
     ngx_http_request_t  *r = ctx->request;
 
-    if (ngx_mikrobill_add_header(r, "Set-Cookie", session,
+    if (ngx_mikrobill_header_out(r, "Set-Cookie", session,
                                  sizeof(session) - 1)
         != NGX_OK
-        || ngx_mikrobill_add_header(r, "Set-Cookie", csrf, sizeof(csrf) - 1)
+        || ngx_mikrobill_header_out(r, "Set-Cookie", csrf, sizeof(csrf) - 1)
            != NGX_OK)
     {
         ngx_mikrobill_respond_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,

@@ -39,13 +39,9 @@ static ngx_flag_t ngx_mikrobill_ws_has_token(ngx_table_elt_t *h,
 static ngx_int_t ngx_mikrobill_ws_origin_ok(ngx_http_request_t *r,
     ngx_mikrobill_loc_conf_t *lcf);
 static ngx_int_t ngx_mikrobill_ws_query_token(ngx_http_request_t *r);
-static ngx_table_elt_t *ngx_mikrobill_ws_header(ngx_http_request_t *r,
-    const char *name);
 static void ngx_mikrobill_ws_auth_done(ngx_mikrobill_ctx_t *ctx,
     ngx_int_t rc);
 static ngx_int_t ngx_mikrobill_ws_upgrade(ngx_mikrobill_ws_session_t *s);
-static ngx_int_t ngx_mikrobill_ws_add_header(ngx_http_request_t *r,
-    const char *name, u_char *value, size_t len);
 static void ngx_mikrobill_ws_message(ngx_mikrobill_ws_t *ws, u_char *text,
     size_t len);
 static void ngx_mikrobill_ws_request(ngx_mikrobill_ws_session_t *s,
@@ -83,7 +79,7 @@ ngx_mikrobill_ws_handler(ngx_http_request_t *r)
 
     if (message) {
         /* RFC 6455 4.4: name the version we speak */
-        if (ngx_mikrobill_ws_add_header(r, "Sec-WebSocket-Version",
+        if (ngx_mikrobill_header_out(r, "Sec-WebSocket-Version",
                                         (u_char *) "13", 2)
             != NGX_OK)
         {
@@ -142,15 +138,15 @@ ngx_mikrobill_ws_check_upgrade(ngx_http_request_t *r,
         return "WebSocket memerlukan GET dengan HTTP/1.1";
     }
 
-    if (!ngx_mikrobill_ws_has_token(ngx_mikrobill_ws_header(r, "Upgrade"),
+    if (!ngx_mikrobill_ws_has_token(ngx_mikrobill_header_in(r, "Upgrade"),
                                     "websocket")
         || !ngx_mikrobill_ws_has_token(
-               ngx_mikrobill_ws_header(r, "Connection"), "upgrade"))
+               ngx_mikrobill_header_in(r, "Connection"), "upgrade"))
     {
         return "Bukan permintaan upgrade WebSocket";
     }
 
-    h = ngx_mikrobill_ws_header(r, "Sec-WebSocket-Version");
+    h = ngx_mikrobill_header_in(r, "Sec-WebSocket-Version");
 
     if (h == NULL || h->value.len != 2
         || ngx_strncmp(h->value.data, "13", 2) != 0)
@@ -159,7 +155,7 @@ ngx_mikrobill_ws_check_upgrade(ngx_http_request_t *r,
     }
 
     /* a base64 nonce of 16 bytes */
-    h = ngx_mikrobill_ws_header(r, "Sec-WebSocket-Key");
+    h = ngx_mikrobill_header_in(r, "Sec-WebSocket-Key");
 
     if (h == NULL || h->value.len != 24) {
         return "Sec-WebSocket-Key tidak valid";
@@ -232,7 +228,7 @@ ngx_mikrobill_ws_origin_ok(ngx_http_request_t *r,
     ngx_uint_t        i;
     ngx_table_elt_t  *h;
 
-    h = ngx_mikrobill_ws_header(r, "Origin");
+    h = ngx_mikrobill_header_in(r, "Origin");
 
     if (h == NULL) {
         return NGX_OK;
@@ -321,39 +317,6 @@ ngx_mikrobill_ws_query_token(ngx_http_request_t *r)
 }
 
 
-static ngx_table_elt_t *
-ngx_mikrobill_ws_header(ngx_http_request_t *r, const char *name)
-{
-    size_t            len;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    len = ngx_strlen(name);
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                return NULL;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == len
-            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
-        {
-            return &h[i];
-        }
-    }
-}
-
-
 static void
 ngx_mikrobill_ws_auth_done(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc)
 {
@@ -364,14 +327,7 @@ ngx_mikrobill_ws_auth_done(ngx_mikrobill_ctx_t *ctx, ngx_int_t rc)
     r = ctx->request;
     s = (ngx_mikrobill_ws_session_t *) ctx;
 
-    if (rc == NGX_ERROR) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE, NULL,
-                                    "Database sedang tidak tersedia");
-        return;
-    }
-
-    if (rc != NGX_OK) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_UNAUTHORIZED, NULL, NULL);
+    if (ngx_mikrobill_auth_refuse(r, rc) != NGX_OK) {
         return;
     }
 
@@ -400,10 +356,10 @@ ngx_mikrobill_ws_upgrade(ngx_mikrobill_ws_session_t *s)
 
     if (accept == NULL
         || ngx_mikrobill_ws_accept_key(&s->key, accept) != NGX_OK
-        || ngx_mikrobill_ws_add_header(r, "Upgrade",
+        || ngx_mikrobill_header_out(r, "Upgrade",
                                        (u_char *) "websocket", 9)
            != NGX_OK
-        || ngx_mikrobill_ws_add_header(r, "Sec-WebSocket-Accept", accept,
+        || ngx_mikrobill_header_out(r, "Sec-WebSocket-Accept", accept,
                                        NGX_MIKROBILL_WS_ACCEPT_LEN)
            != NGX_OK)
     {
@@ -441,27 +397,6 @@ ngx_mikrobill_ws_upgrade(ngx_mikrobill_ws_session_t *s)
 
     s->client.ws = ws;
     ngx_mikrobill_fanout_join(s->ctx.mcf->fanout, &s->client);
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_mikrobill_ws_add_header(ngx_http_request_t *r, const char *name,
-    u_char *value, size_t len)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key.data = (u_char *) name;
-    h->key.len = ngx_strlen(name);
-    h->value.data = value;
-    h->value.len = len;
 
     return NGX_OK;
 }

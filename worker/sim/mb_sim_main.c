@@ -288,7 +288,9 @@ mb_sim_start(const mb_sim_opts_t *o)
     if (mb_sim.demo) {
         mb_sim_demo_start(o->demo_seed, o->demo_customers);
     }
-    if (o->sessions > 0 && mb_sim_ppp_load(o->sessions, 0, 0, &loaded) != NULL) {
+    if (o->sessions > 0
+        && mb_sim_ppp_load(o->sessions, 0, 0, &loaded) != NULL)
+    {
         return -1;
     }
     if (o->tls_listen && mb_sim_tls_init(o->tls_cert, o->tls_key) != 0) {
