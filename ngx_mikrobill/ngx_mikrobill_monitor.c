@@ -397,7 +397,11 @@ mb_monitor_started(void *data, json_t *reply, ngx_int_t rc)
     }
 
     if (!json_is_true(json_object_get(reply, "ok"))) {
-        /* the worker has removed the entry already */
+        /*
+         * The owner removes the entry itself, but a job that failed on
+         * the way there (router gone, database down) did not reach it.
+         */
+        mb_monitor_release(mr);
         mb_monitor_failed(mr, reply);
         return;
     }

@@ -6,7 +6,8 @@
 # full -> 429; stop -> monitor_stopped and the samples cease; the session
 # drops -> monitor_stopped "offline" and the slot is free; worker restart
 # -> the monitor resumes by itself; nobody watching -> idle stop; router
-# down -> 503; a sync run reaches the socket as a "sync" event.
+# down -> 503; a sync run reaches the socket as a "sync" event; the router
+# disabled -> its monitors end with an "error" event and free their slots.
 
 use strict;
 use warnings;
@@ -239,6 +240,24 @@ $r = start_mon($tech, $c{tono});
 is($r->{status}, 503, 'router down: 503') or diag($r->{body});
 is($r->{json}{error}, 'router_not_connected', 'router down: the error');
 ok(!exists running()->{$c{tono}}, 'router down: no slot held');
+
+# ------------------------------------------------------------------ router gone
+
+my $late = t::WsClient->connect(query_token => $tech);
+is(($late->subscribe($c{tono}) || {})->{event}, 'subscribed', 'watching Tono');
+mb_redis('HSET', $KEY, $c{tono}, JSON::PP->new->canonical->encode({
+    customer_id => $c{tono}, customer_name => 'Tono', router_id => $rid,
+    interface => '<pppoe-tono01>', gen => 'bbbbbbbbbbbbbbbb' }));
+mb_redis('HSET', $KEY, 'other', '{"router_id":"another"}');
+mb_psql('UPDATE routers SET enabled = false WHERE id = ?', $rid);
+$ev = event($late, 'monitor_stopped', $c{tono}, 10);
+is($ev && $ev->{reason}, 'error', 'router disabled: monitor_stopped, error')
+    or diag(slurp($w->{log}));
+like($ev && $ev->{message}, qr/^Monitor berhenti: router/,
+     'router disabled: its message');
+ok(!exists running()->{$c{tono}}, 'router disabled: its slots are free');
+ok(exists running()->{other}, 'other routers\' entries stay');
+$late->close;
 
 is(stop_pid($w->{pid}), 0, 'worker stopped');
 mb_redis('DEL', $KEY);

@@ -72,6 +72,16 @@ static const char  mb_mon_cad_lua[] =
     "return 0";
 
 
+/* the values removed: every entry whose meta names router ARGV[1] */
+static const char  mb_mon_forget_lua[] =
+    "local t = redis.call('HGETALL', KEYS[1]) local out = {} "
+    "for i = 1, #t, 2 do "
+    "local ok, m = pcall(cjson.decode, t[i + 1]) "
+    "if ok and type(m) == 'table' and m.router_id == ARGV[1] then "
+    "redis.call('HDEL', KEYS[1], t[i]) out[#out + 1] = t[i + 1] end end "
+    "return out";
+
+
 /* ---------------------------------------------------------- the entry */
 
 
@@ -871,4 +881,65 @@ mb_monitor_resume(mb_router_t *r)
     {
         mb_mon_ask_free(a);
     }
+}
+
+
+/* each removed entry: tell its viewers why the monitor is gone */
+static void
+mb_mon_forgotten(mb_redis_t *rd, redisReply *reply, void *data)
+{
+    mb_worker_t   *w = data;
+    size_t         i;
+    char           msg[512], channel[128];
+    char          *text;
+    json_t        *meta;
+    mb_mon_who_t   who;
+
+    (void) rd;
+
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY) {
+        return;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type != REDIS_REPLY_STRING) {
+            continue;
+        }
+
+        meta = json_loads(reply->element[i]->str, 0, NULL);
+        if (meta == NULL) {
+            continue;
+        }
+
+        who.customer_id = mb_mon_meta_str(meta, "customer_id");
+        who.customer_name = mb_mon_meta_str(meta, "customer_name");
+        who.username = mb_mon_meta_str(meta, "username");
+        who.service_type = mb_mon_meta_str(meta, "service_type");
+        who.interface = mb_mon_meta_str(meta, "interface");
+
+        mb_mon_stop_message(msg, sizeof(msg), "error", &who,
+                            w->cfg->monitor_idle_s,
+                            "router tidak lagi terdaftar atau dinonaktifkan");
+        text = mb_mon_event_json("monitor_stopped", &who, "error", msg,
+                                 time(NULL));
+        snprintf(channel, sizeof(channel), MB_MONITOR_CHANNEL "%s",
+                 who.customer_id);
+
+        if (text != NULL && mb_valid_text(who.customer_id, 64)) {
+            mb_redis_command(w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
+                             "PUBLISH %s %s", channel, text);
+        }
+
+        free(text);
+        json_decref(meta);
+    }
+}
+
+
+void
+mb_monitor_forget(mb_router_t *r)
+{
+    mb_redis_command(r->w->ctl, MB_MONITOR_REDIS_MS, mb_mon_forgotten, r->w,
+                     "EVAL %s 1 %s %s", mb_mon_forget_lua, MB_MONITOR_HASH,
+                     r->conf.id);
 }

@@ -41,6 +41,9 @@ void mb_monitor_drop_all(mb_router_t *r);
 /* the connection is logged in: start every monitor of the hash that has
  * this router and is not running here */
 void mb_monitor_resume(mb_router_t *r);
+/* the router left the database (deleted or disabled): its entries go,
+ * with a monitor_stopped "error" event each, so no slot stays taken */
+void mb_monitor_forget(mb_router_t *r);
 
 
 #endif /* _MB_MONITOR_H_INCLUDED_ */

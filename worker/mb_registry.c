@@ -8,6 +8,7 @@
  */
 
 #include "mb_registry.h"
+#include "mb_monitor.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -218,6 +219,7 @@ mb_registry_sweep(mb_registry_t *reg)
             continue;
         }
         *pp = r->next;
+        mb_monitor_forget(r);
         mb_router_remove(r);
     }
 
