@@ -307,7 +307,11 @@
     switch (m.event) {
       case 'monitor_started':
         card.meta(m);
-        card.log('Monitor dimulai' + (m.interface ? ' (' + m.interface + ')' : ''));
+        // once per run: the REST answer may have said it first
+        if (!card.startLogged) {
+          card.startLogged = true;
+          card.log('Monitor dimulai' + (m.interface ? ' (' + m.interface + ')' : ''));
+        }
         break;
       case 'monitor_stopped': {
         // an older run's end (stopped, then started again at once)
@@ -354,8 +358,9 @@
     card.starting = true;
     card.state('starting');
     card.message('Memulai monitor…', 'info');
+    let res;
     try {
-      await MB.api.post('/api/monitor/start' + MB.query({ customer_id: id }));
+      res = await MB.api.post('/api/monitor/start' + MB.query({ customer_id: id }));
     } catch (e) {
       removeCard(card);
       const who = card.name || nameHint;
@@ -372,7 +377,12 @@
     } else if (card.running) {
       card.message('');
     }
-    card.log('Monitor dimulai');
+    if (res && res.already_running) {
+      card.log('Monitor sudah berjalan');
+    } else if (!card.startLogged) {
+      card.startLogged = true;
+      card.log('Monitor dimulai');
+    }
     await refreshStatus();
     return true;
   }
