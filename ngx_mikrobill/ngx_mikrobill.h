@@ -84,6 +84,7 @@ typedef struct {
     size_t                     ws_max_message;
     size_t                     ws_send_limit;
     ngx_msec_t                 ws_ping_interval;
+    ngx_msec_t                 ws_session_check;
 } ngx_mikrobill_loc_conf_t;
 
 

@@ -36,6 +36,8 @@ static void ngx_mikrobill_auth_defer(ngx_mikrobill_auth_req_t *ar,
     ngx_int_t rc);
 static void ngx_mikrobill_auth_deferred(ngx_event_t *ev);
 static void ngx_mikrobill_auth_cleanup(void *data);
+static void ngx_mikrobill_auth_rechecked(void *data, PGresult *res,
+    ngx_int_t rc);
 
 
 /* a valid session of an active user, with what a request needs of both */
@@ -281,6 +283,81 @@ ngx_mikrobill_auth_cleanup(void *data)
     if (ar->event.posted) {
         ngx_delete_posted_event(&ar->event);
     }
+}
+
+
+/* on the heap: the query may answer after its caller is gone */
+struct ngx_mikrobill_auth_check_s {
+    ngx_mikrobill_auth_check_pt   done;       /* NULL once abandoned */
+    void                         *data;
+    char                          hash[NGX_MIKROBILL_SHA256_HEX_LEN + 1];
+};
+
+
+ngx_mikrobill_auth_check_t *
+ngx_mikrobill_auth_recheck(ngx_mikrobill_main_conf_t *mcf,
+    ngx_str_t *session_id, ngx_mikrobill_auth_check_pt done, void *data)
+{
+    const char                  *values[1];
+    ngx_mikrobill_auth_check_t  *check;
+
+    if (session_id->len != NGX_MIKROBILL_SHA256_HEX_LEN) {
+        return NULL;
+    }
+
+    check = ngx_alloc(sizeof(ngx_mikrobill_auth_check_t), ngx_cycle->log);
+    if (check == NULL) {
+        return NULL;
+    }
+
+    check->done = done;
+    check->data = data;
+    ngx_memcpy(check->hash, session_id->data, session_id->len);
+    check->hash[session_id->len] = '\0';
+
+    values[0] = check->hash;
+
+    if (ngx_mikrobill_pg_exec(mcf->pg, &ngx_mikrobill_auth_session_stmt,
+                              values, ngx_mikrobill_auth_rechecked, check)
+        != NGX_OK)
+    {
+        ngx_free(check);
+        return NULL;
+    }
+
+    return check;
+}
+
+
+void
+ngx_mikrobill_auth_recheck_abandon(ngx_mikrobill_auth_check_t *check)
+{
+    check->done = NULL;
+}
+
+
+static void
+ngx_mikrobill_auth_rechecked(void *data, PGresult *res, ngx_int_t rc)
+{
+    ngx_mikrobill_auth_check_t  *check = data;
+
+    void                         *hdata;
+    ngx_mikrobill_auth_check_pt   done;
+
+    done = check->done;
+    hdata = check->data;
+    ngx_free(check);
+
+    if (done == NULL) {
+        return;
+    }
+
+    if (rc != NGX_OK || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        done(hdata, NGX_ERROR);
+        return;
+    }
+
+    done(hdata, PQntuples(res) == 1 ? NGX_OK : NGX_DECLINED);
 }
 
 

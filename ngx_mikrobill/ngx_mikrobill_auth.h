@@ -34,6 +34,21 @@ void ngx_mikrobill_auth_authenticate(ngx_mikrobill_ctx_t *ctx,
  */
 ngx_int_t ngx_mikrobill_auth_refuse(ngx_http_request_t *r, ngx_int_t rc);
 
+/*
+ * Is the session (token hash, hex) still there, unexpired, of an active
+ * user?  For connections that outlive their request (WebSocket).  done is
+ * called once, never before returning: NGX_OK yes, NGX_DECLINED no,
+ * NGX_ERROR the database cannot say.  A caller that goes away first
+ * abandons the check, and done is not called.  NULL when out of memory.
+ */
+typedef struct ngx_mikrobill_auth_check_s  ngx_mikrobill_auth_check_t;
+typedef void (*ngx_mikrobill_auth_check_pt)(void *data, ngx_int_t rc);
+
+ngx_mikrobill_auth_check_t *ngx_mikrobill_auth_recheck(
+    ngx_mikrobill_main_conf_t *mcf, ngx_str_t *session_id,
+    ngx_mikrobill_auth_check_pt done, void *data);
+void ngx_mikrobill_auth_recheck_abandon(ngx_mikrobill_auth_check_t *check);
+
 /* NGX_OK when a cookie-authenticated write carries the session's token */
 ngx_int_t ngx_mikrobill_auth_check_csrf(ngx_mikrobill_ctx_t *ctx);
 

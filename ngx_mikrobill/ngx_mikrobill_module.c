@@ -239,6 +239,13 @@ static ngx_command_t  ngx_mikrobill_commands[] = {
       offsetof(ngx_mikrobill_loc_conf_t, ws_ping_interval),
       NULL },
 
+    { ngx_string("mikrobill_ws_session_check"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_mikrobill_loc_conf_t, ws_session_check),
+      NULL },
+
       ngx_null_command
 };
 
@@ -382,6 +389,7 @@ ngx_mikrobill_create_loc_conf(ngx_conf_t *cf)
     lcf->ws_max_message = NGX_CONF_UNSET_SIZE;
     lcf->ws_send_limit = NGX_CONF_UNSET_SIZE;
     lcf->ws_ping_interval = NGX_CONF_UNSET_MSEC;
+    lcf->ws_session_check = NGX_CONF_UNSET_MSEC;
 
     return lcf;
 }
@@ -408,13 +416,16 @@ ngx_mikrobill_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               256 * 1024);
     ngx_conf_merge_msec_value(conf->ws_ping_interval, prev->ws_ping_interval,
                               30000);
+    ngx_conf_merge_msec_value(conf->ws_session_check, prev->ws_session_check,
+                              60000);
 
     if (conf->ws_max_message == 0 || conf->ws_send_limit == 0
-        || conf->ws_ping_interval == 0)
+        || conf->ws_ping_interval == 0 || conf->ws_session_check == 0)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "mikrobill_ws_max_message, mikrobill_ws_send_limit"
-                           " and mikrobill_ws_ping_interval must not be 0");
+                           "mikrobill_ws_max_message, mikrobill_ws_send_limit,"
+                           " mikrobill_ws_ping_interval and"
+                           " mikrobill_ws_session_check must not be 0");
         return NGX_CONF_ERROR;
     }
 

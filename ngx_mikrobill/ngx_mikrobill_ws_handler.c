@@ -27,6 +27,9 @@ typedef struct {
     ngx_mikrobill_ctx_t             ctx;
     ngx_mikrobill_fanout_client_t   client;
     ngx_str_t                       key;
+    ngx_event_t                     recheck;   /* session still valid? */
+    ngx_msec_t                      recheck_every;
+    ngx_mikrobill_auth_check_t     *check;     /* in flight */
 } ngx_mikrobill_ws_session_t;
 
 
@@ -47,6 +50,8 @@ static void ngx_mikrobill_ws_message(ngx_mikrobill_ws_t *ws, u_char *text,
 static void ngx_mikrobill_ws_request(ngx_mikrobill_ws_session_t *s,
     ngx_flag_t subscribe, const char *channel);
 static void ngx_mikrobill_ws_gone(ngx_mikrobill_ws_t *ws);
+static void ngx_mikrobill_ws_recheck(ngx_event_t *ev);
+static void ngx_mikrobill_ws_rechecked(void *data, ngx_int_t rc);
 
 
 ngx_int_t
@@ -398,6 +403,14 @@ ngx_mikrobill_ws_upgrade(ngx_mikrobill_ws_session_t *s)
     s->client.ws = ws;
     ngx_mikrobill_fanout_join(s->ctx.mcf->fanout, &s->client);
 
+    /* a logout or an expiry must not leave a socket that still streams */
+    s->recheck.handler = ngx_mikrobill_ws_recheck;
+    s->recheck.data = s;
+    s->recheck.log = r->connection->log;
+    s->recheck.cancelable = 1;
+    s->recheck_every = lcf->ws_session_check;
+    ngx_add_timer(&s->recheck, s->recheck_every);
+
     return NGX_OK;
 }
 
@@ -493,7 +506,49 @@ ngx_mikrobill_ws_gone(ngx_mikrobill_ws_t *ws)
 
     s = ws->data;
 
+    if (s->recheck.timer_set) {
+        ngx_del_timer(&s->recheck);
+    }
+
+    if (s->check) {
+        ngx_mikrobill_auth_recheck_abandon(s->check);
+        s->check = NULL;
+    }
+
     if (s->ctx.mcf->fanout) {
         ngx_mikrobill_fanout_leave(s->ctx.mcf->fanout, &s->client);
     }
+}
+
+
+static void
+ngx_mikrobill_ws_recheck(ngx_event_t *ev)
+{
+    ngx_mikrobill_ws_session_t  *s = ev->data;
+
+    s->check = ngx_mikrobill_auth_recheck(s->ctx.mcf,
+                                          &s->ctx.user.session_id,
+                                          ngx_mikrobill_ws_rechecked, s);
+    if (s->check == NULL) {
+        ngx_add_timer(&s->recheck, s->recheck_every);
+    }
+}
+
+
+/* the database down is not the user's fault: ask again later */
+static void
+ngx_mikrobill_ws_rechecked(void *data, ngx_int_t rc)
+{
+    ngx_mikrobill_ws_session_t  *s = data;
+
+    s->check = NULL;
+
+    if (rc != NGX_DECLINED) {
+        ngx_add_timer(&s->recheck, s->recheck_every);
+        return;
+    }
+
+    ngx_mikrobill_fanout_error(s->client.ws, "session_ended",
+                               "Sesi berakhir; silakan masuk lagi");
+    ngx_mikrobill_ws_close(s->client.ws, NGX_MIKROBILL_WS_POLICY);
 }

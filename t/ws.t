@@ -87,6 +87,10 @@ my $port = mb_start_nginx($m, $h . "    mikrobill_login_delay 1ms;\n"
             mikrobill_websocket;
             mikrobill_ws_ping_interval 1s;
         }
+        location = /ws-recheck {
+            mikrobill_websocket;
+            mikrobill_ws_session_check 500ms;
+        }
 EOC
 my $adm = mb_login('ws_admin', $PW);
 my $tech = mb_login('ws_technician', $PW);
@@ -455,6 +459,30 @@ protocol_case('64-bit length with the top bit', 1002, sub {
     ok($pf && ($pf->{opcode} // 0) == 10 && $pf->{payload} eq 'still',
        'a client answering pings stays');
     $live->close;
+}
+
+# ------------------------------------------------- the session ends
+
+{
+    my $own = mb_login('ws_technician', $PW);
+    my $gone = connect_ws(path => '/ws-recheck', query_token => $own);
+    my $stays = connect_ws(path => '/ws-recheck', token => $tech);
+    ok($gone->ok && $stays->ok, 'two sockets with session checks');
+    is(($gone->subscribe(uuid()) || {})->{event}, 'subscribed',
+       'subscribed before the logout');
+    sleep 1.2;                                  # a few checks pass
+    ok(!$gone->closed_tcp(0.1), 'a valid session keeps its socket');
+    is(mb_http('POST', '/api/auth/logout',
+               { Authorization => "Bearer $own" })->{status}, 200, 'logout');
+    my $e = $gone->read_json(timeout => 3,
+                             until => sub { ($_[0]{event} // '') eq 'error' });
+    is($e && $e->{error}, 'session_ended', 'logged out: told so');
+    my $cf = $gone->wait_close(3);
+    is($cf && $cf->{close_code}, 1008, 'logged out: closed with 1008');
+    $stays->send_ping('ok');
+    my $pf = $stays->read_frame(2);
+    ok($pf && ($pf->{opcode} // 0) == 10, 'the other session stays');
+    $stays->close;
 }
 
 # --------------------------------------------------------------- reload

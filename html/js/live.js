@@ -102,10 +102,16 @@ window.MB = window.MB || {};
       try { msg = JSON.parse(ev.data); } catch (e) { return; }
       dispatch(msg);
     };
-    sock.onclose = () => {
+    sock.onclose = (ev) => {
       if (ws !== sock) return;
       ws = null;
       if (live.connected) setState(false);
+      // 1008: the session ended (logout elsewhere, expiry): to the login
+      if (ev && ev.code === 1008 && MB.onUnauthorized) {
+        wanted = false;
+        MB.onUnauthorized();
+        return;
+      }
       schedule();
     };
     sock.onerror = () => { /* onclose follows */ };
