@@ -62,7 +62,8 @@ static const ngx_mikrobill_pg_stmt_t  mb_monitor_customer_stmt = {
     "mb_monitor_customer",
     "SELECT c.name, c.username, c.service_type,"
     " COALESCE(c.pppoe_username, ''), COALESCE(c.router_id::text, ''),"
-    " c.conn_status, COALESCE(r.enabled, false)"
+    " c.conn_status, COALESCE(r.enabled, false),"
+    " COALESCE(c.session_name, c.pppoe_username, '')"
     " FROM customers c LEFT JOIN routers r ON r.id = c.router_id"
     " WHERE c.id = $1 AND c.status = 'active'",
     1
@@ -241,8 +242,9 @@ mb_monitor_meta(mb_monitor_req_t *mr, PGresult *res)
     ngx_sprintf(now, "%4d-%02d-%02dT%02d:%02d:%02dZ%Z", tm.ngx_tm_year,
                 tm.ngx_tm_mon, tm.ngx_tm_mday, tm.ngx_tm_hour,
                 tm.ngx_tm_min, tm.ngx_tm_sec);
+    /* the router's spelling of the session (sql/007), else ours */
     ngx_snprintf(iface, sizeof(iface), "<pppoe-%s>%Z",
-                 PQgetvalue(res, 0, 3));
+                 PQgetvalue(res, 0, 7));
 
     id.data = (u_char *) PQgetvalue(res, 0, 4);
     id.len = ngx_strlen(id.data);

@@ -85,8 +85,10 @@ my %c = (
     budi => customer('Budi Santoso', "mt-budi-$$", 'budi01', $rid),
     sari => customer('Sari', "mt-sari-$$", 'sari01', $rid),
     tono => customer('Tono', "mt-tono-$$", 'tono01', $rid),
+    # stored in capitals, logged in in lower case on the router
+    dewi => customer('Dewi', "mt-dewi-$$", 'DEWI01', $rid),
 );
-for my $u (qw(budi01 sari01 tono01)) {
+for my $u (qw(budi01 sari01 tono01 dewi01)) {
     like(ctl($sim, "login $u"), qr/^OK/, "$u logged in on the router");
 }
 is(ctl($sim, 'rate budi01 850000 5234567'), 'OK', 'budi01: rx 850k tx 5.2M');
@@ -226,6 +228,18 @@ $ev = event($ws, 'sync', undef, 10);
 ok($ev, 'the sync run reaches the socket') or diag(slurp($w->{log}));
 is($ev && $ev->{router_id}, $rid, 'sync event: router_id');
 ok($ev && defined $ev->{active_connections}, 'sync event: active_connections');
+
+# the sync keeps the router's spelling: the interface is <pppoe-dewi01>
+is(scalar mb_psql('SELECT session_name FROM customers WHERE id = ?', $c{dewi}),
+   'dewi01', 'the session name as the router spells it');
+is(($ws->subscribe($c{dewi}) || {})->{event}, 'subscribed', 'watching Dewi');
+$r = start_mon($tech, $c{dewi});
+is($r->{status}, 200, 'DEWI01 stored, dewi01 on the router: 200')
+    or diag($r->{body});
+my ($d) = samples($ws, $c{dewi}, 3);
+is($d && $d->{interface}, '<pppoe-dewi01>', 'monitored on the router\'s name');
+is(api($tech, 'POST', "/api/monitor/stop?customer_id=$c{dewi}")->{status},
+   200, 'Dewi stopped');
 
 # ------------------------------------------------------------------ idle
 

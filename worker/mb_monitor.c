@@ -131,7 +131,8 @@ mb_mon_meta_parse(const char *value, const char *customer_id, char *iface,
         || strcmp(mb_mon_meta_str(meta, "customer_id"), customer_id) != 0
         || !mb_valid_text(mb_mon_meta_str(meta, "gen"), 64)
         || (*v == '\0' && *user == '\0')
-        || !mb_valid_name(iface, 64))
+        /* "<pppoe-" + a 64-character name + ">" */
+        || !mb_valid_name(iface, 72))
     {
         json_decref(meta);
         return NULL;
