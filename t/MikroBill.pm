@@ -324,7 +324,10 @@ sub _parse_response {
     }
     my $te = $r{headers}{'transfer-encoding'};
     my $cl = $r{headers}{'content-length'};
-    if ($head_req || $r{status} =~ /^(?:1\d\d|204|304)$/) {
+    # after a 101 the bytes are the new protocol's (WebSocket frames)
+    if ($head_req
+        || ($r{status} =~ /^(?:1\d\d|204|304)$/ && $r{status} ne '101'))
+    {
         $body = '';
     } elsif ($te && $te->[0] =~ /chunked/i) {
         my $out = '';
