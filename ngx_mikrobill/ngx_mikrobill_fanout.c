@@ -75,6 +75,8 @@ struct ngx_mikrobill_fanout_s {
 static void ngx_mikrobill_fanout_state(void *data, ngx_flag_t up);
 static void ngx_mikrobill_fanout_up(ngx_mikrobill_fanout_t *fo);
 static void ngx_mikrobill_fanout_down(ngx_mikrobill_fanout_t *fo);
+static void ngx_mikrobill_fanout_reset(ngx_mikrobill_fanout_t *fo,
+    ngx_flag_t resubscribe);
 static void ngx_mikrobill_fanout_push(void *data, redisReply *reply);
 static void ngx_mikrobill_fanout_sent(ngx_mikrobill_fanout_t *fo);
 static void ngx_mikrobill_fanout_progress(ngx_mikrobill_fanout_t *fo);
@@ -360,9 +362,7 @@ ngx_mikrobill_fanout_state(void *data, ngx_flag_t up)
 static void
 ngx_mikrobill_fanout_up(ngx_mikrobill_fanout_t *fo)
 {
-    const char                      *argv[2];
-    ngx_rbtree_node_t               *node, *next;
-    ngx_mikrobill_fanout_channel_t  *ch;
+    const char  *argv[2];
 
     fo->up = 1;
 
@@ -379,27 +379,7 @@ ngx_mikrobill_fanout_up(ngx_mikrobill_fanout_t *fo)
                       "mikrobill fanout: cannot subscribe to the sync events");
     }
 
-    if (fo->channels.root == fo->channels.sentinel) {
-        return;
-    }
-
-    node = ngx_rbtree_min(fo->channels.root, fo->channels.sentinel);
-
-    while (node) {
-        next = ngx_rbtree_next(&fo->channels, node);
-        ch = (ngx_mikrobill_fanout_channel_t *) node;
-
-        ch->state = NGX_MIKROBILL_CHANNEL_NONE;
-
-        if (ch->nsubs == 0) {
-            ngx_mikrobill_fanout_channel_free(fo, ch);
-
-        } else if (ngx_mikrobill_fanout_redis(fo, ch, 1) != NGX_OK) {
-            ngx_mikrobill_fanout_fail_pending(fo, ch);
-        }
-
-        node = next;
-    }
+    ngx_mikrobill_fanout_reset(fo, 1);
 }
 
 
@@ -411,15 +391,28 @@ ngx_mikrobill_fanout_up(ngx_mikrobill_fanout_t *fo)
 static void
 ngx_mikrobill_fanout_down(ngx_mikrobill_fanout_t *fo)
 {
-    ngx_rbtree_node_t               *node, *next;
-    ngx_mikrobill_fanout_channel_t  *ch;
-
     fo->up = 0;
     fo->inflight = 0;
 
     if (fo->watchdog.timer_set) {
         ngx_del_timer(&fo->watchdog);
     }
+
+    ngx_mikrobill_fanout_reset(fo, 0);
+}
+
+
+/*
+ * Every channel starts over as not subscribed: with resubscribe, those
+ * with subscribers are subscribed again and the others go; without, the
+ * pending subscribes are refused (a channel nobody else is on goes).
+ */
+static void
+ngx_mikrobill_fanout_reset(ngx_mikrobill_fanout_t *fo,
+    ngx_flag_t resubscribe)
+{
+    ngx_rbtree_node_t               *node, *next;
+    ngx_mikrobill_fanout_channel_t  *ch;
 
     if (fo->channels.root == fo->channels.sentinel) {
         return;
@@ -433,8 +426,15 @@ ngx_mikrobill_fanout_down(ngx_mikrobill_fanout_t *fo)
 
         ch->state = NGX_MIKROBILL_CHANNEL_NONE;
 
-        /* frees the channel when nobody else is on it */
-        ngx_mikrobill_fanout_fail_pending(fo, ch);
+        if (!resubscribe) {
+            ngx_mikrobill_fanout_fail_pending(fo, ch);
+
+        } else if (ch->nsubs == 0) {
+            ngx_mikrobill_fanout_channel_free(fo, ch);
+
+        } else if (ngx_mikrobill_fanout_redis(fo, ch, 1) != NGX_OK) {
+            ngx_mikrobill_fanout_fail_pending(fo, ch);
+        }
 
         node = next;
     }
