@@ -260,3 +260,26 @@ stop_nginx_under() {
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     done < <(find "$dir" -name 'nginx*.pid' 2>/dev/null)
 }
+
+# ---- shared by the bench scripts
+
+# one line to the simulator's control port PORT, its answer line
+sim_ctl() {
+    perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1",
+                                      PeerPort => $ARGV[0], Timeout => 5)
+            or die "control: $!\n";
+        print $s "$ARGV[1]\n";
+        my $l = <$s> // ""; print $l;' "$1" "$2"
+}
+
+# the value of KEY=VALUE in a line
+field() { sed -n "s/.*[[:space:]]$1=\([^[:space:]]*\).*/\1/p"; }
+
+# a session token of admin with PASSWORD from the nginx on PORT
+login_token() {
+    curl -fsS -H 'Content-Type: application/json' \
+        -d "{\"username\":\"admin\",\"password\":\"$2\"}" \
+        "http://127.0.0.1:$1/api/auth/login" \
+        | perl -MJSON::PP -e 'print decode_json(join "", <STDIN>)->{token}'
+}
