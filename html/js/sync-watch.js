@@ -6,8 +6,8 @@
 //   MB.watchSync({ onStatus(status), onSync(status) })
 // onStatus runs on every poll (banners, panels), onSync only after a sync.
 //
-// A `sync` event on the WebSocket (MB.live, js/live.js, loaded here when the
-// page did not load it) makes it look at once.  Polling stays as the
+// A `sync` event on the WebSocket (MB.live, js/live.js, which the page
+// loads first) makes it look at once.  Polling stays as the
 // fallback: every 5 s while the socket is down, every 15 s while it is up
 // (the banner and panels still move with connection changes that are no
 // sync).
@@ -17,19 +17,6 @@
   const INTERVAL_MS = 5000;          // socket down (or never up)
   const INTERVAL_LIVE_MS = 15000;    // socket up: the events say when
   const RECHECK_MS = 700;            // an event came but the status had not moved yet
-
-  // the shared WebSocket client; pages without it get it from here
-  function withLive(fn) {
-    if (MB.live) { fn(MB.live); return; }
-    let s = document.querySelector('script[data-mb-live]');
-    if (!s) {
-      s = document.createElement('script');
-      s.src = '/js/live.js';
-      s.dataset.mbLive = '1';
-      document.head.append(s);
-    }
-    s.addEventListener('load', () => { if (MB.live) fn(MB.live); });
-  }
 
   function syncKey(s) {
     const parts = [(s.totals && s.totals.last_sync_at) || ''];
@@ -97,8 +84,8 @@
       poll();
     }
 
-    withLive((l) => {
-      if (stopped) return;
+    if (MB.live) {
+      const l = MB.live;
       live = l;
       // a sync finished: look now (and a few times more shortly if the
       // status does not show it yet)
@@ -107,7 +94,7 @@
       offs.push(l.onState((up) => {
         if (!up && timer) { clearTimeout(timer); timer = null; schedule(); }
       }));
-    });
+    }
 
     // a hidden tab polls on its next visible moment instead
     document.addEventListener('visibilitychange', () => {
