@@ -57,12 +57,7 @@ window.MB = window.MB || {};
 
   function dispatch(msg) {
     if (!msg || typeof msg !== 'object') return;
-    let name = typeof msg.event === 'string' ? msg.event : null;
-    // a sync run event as the worker publishes it (without "event")
-    if (!name && msg.router_id !== undefined && msg.active_connections !== undefined
-        && msg.customer_id === undefined) {
-      name = 'sync';
-    }
+    const name = typeof msg.event === 'string' ? msg.event : null;
     if (name) call(events.get(name), msg);
     if (name === 'subscribed' || name === 'unsubscribed' || name === 'error') return;
     if (typeof msg.customer_id === 'string') {
