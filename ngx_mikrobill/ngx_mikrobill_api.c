@@ -447,33 +447,17 @@ void
 ngx_mikrobill_api_send_precise(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    char    *s;
-    size_t   len;
-    u_char  *p;
+    ngx_str_t  body;
 
-    s = json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(15))
-             : NULL;
-
-    json_decref(json);
-
-    if (s == NULL) {
+    if (ngx_mikrobill_json_dump(r->pool, json,
+                                JSON_COMPACT | JSON_REAL_PRECISION(15), &body)
+        != NGX_OK)
+    {
         ngx_mikrobill_api_send(r, status, NULL);
         return;
     }
 
-    len = ngx_strlen(s);
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        free(s);
-        ngx_mikrobill_api_send(r, status, NULL);
-        return;
-    }
-
-    ngx_memcpy(p, s, len);
-    free(s);
-
-    ngx_mikrobill_respond_raw(r, status, p, len);
+    ngx_mikrobill_respond_raw(r, status, body.data, body.len);
 }
 
 

@@ -8,6 +8,7 @@
 
 
 #include "ngx_mikrobill.h"
+#include "ngx_mikrobill_api.h"      /* NGX_MIKROBILL_TS */
 
 
 #define NGX_MIKROBILL_SESSION_COOKIE  "mb_session"
@@ -96,10 +97,7 @@ void ngx_mikrobill_users_delete(ngx_mikrobill_ctx_t *ctx);
  */
 #define NGX_MIKROBILL_USER_COLUMNS                                            \
     "u.id, u.username, u.full_name, u.role, u.active, u.outlet_id, "          \
-    "to_char(u.created_at AT TIME ZONE 'UTC', "                               \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), "                                  \
-    "to_char(u.updated_at AT TIME ZONE 'UTC', "                               \
-    "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    NGX_MIKROBILL_TS("u.created_at") ", " NGX_MIKROBILL_TS("u.updated_at")
 #define NGX_MIKROBILL_USER_NCOLUMNS   8
 
 /* res is a PGresult; a new json object, NULL when out of memory */

@@ -310,6 +310,22 @@ mb_cust_json(void *res, int row, int col)
 }
 
 
+/* the index of s in the NULL-terminated allowed, or NGX_ERROR */
+static ngx_int_t
+mb_cust_one_of(const char *s, const char *const *allowed)
+{
+    ngx_int_t  i;
+
+    for (i = 0; allowed[i]; i++) {
+        if (ngx_strcmp(s, allowed[i]) == 0) {
+            return i;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
+
 /* GET /api/customers */
 
 static const char *
@@ -325,17 +341,16 @@ mb_cust_enum_arg(ngx_http_request_t *r, const char *name,
         return v;
     }
 
-    for (i = 0; allowed[i]; i++) {
-        if (ngx_strcmp(v, allowed[i]) == 0) {
-            if (index) {
-                *index = i;
-            }
-
-            return allowed[i];
-        }
+    i = mb_cust_one_of(v, allowed);
+    if (i == NGX_ERROR) {
+        return (const char *) NGX_CONF_ERROR;
     }
 
-    return (const char *) NGX_CONF_ERROR;
+    if (index) {
+        *index = i;
+    }
+
+    return allowed[i];
 }
 
 
@@ -695,9 +710,7 @@ mb_cust_validate(mb_cust_req_t *cr, json_t *body, const char **message,
     rc = ngx_mikrobill_api_str(body, "service_type", &s);
     values[3] = rc == NGX_DECLINED ? "pppoe" : s;
     if (rc == NGX_ERROR
-        || (rc == NGX_OK && ngx_strcmp(s, "pppoe") != 0
-            && ngx_strcmp(s, "hotspot") != 0
-            && ngx_strcmp(s, "static_ip") != 0))
+        || (rc == NGX_OK && mb_cust_one_of(s, mb_service_types) == NGX_ERROR))
     {
         *message = MB_SERVICE_MSG;
         return "service_type";
@@ -824,9 +837,7 @@ mb_cust_validate_more(mb_cust_req_t *cr, json_t *body, const char **message)
     rc = ngx_mikrobill_api_str(body, "status", &s);
     values[13] = rc == NGX_DECLINED ? "active" : s;
     if (rc == NGX_ERROR
-        || (rc == NGX_OK && ngx_strcmp(s, "active") != 0
-            && ngx_strcmp(s, "suspended") != 0
-            && ngx_strcmp(s, "inactive") != 0))
+        || (rc == NGX_OK && mb_cust_one_of(s, mb_statuses) == NGX_ERROR))
     {
         *message = MB_STATUS_MSG;
         return "status";

@@ -106,6 +106,7 @@ static void ngx_mikrobill_fanout_fail_pending(ngx_mikrobill_fanout_t *fo,
 static ngx_mikrobill_fanout_sub_t *ngx_mikrobill_fanout_find(
     ngx_mikrobill_fanout_client_t *client,
     ngx_mikrobill_fanout_channel_t *ch);
+static void ngx_mikrobill_fanout_unlink(ngx_mikrobill_fanout_sub_t *sub);
 static void ngx_mikrobill_fanout_remove(ngx_mikrobill_fanout_t *fo,
     ngx_mikrobill_fanout_sub_t *sub);
 static void ngx_mikrobill_fanout_activate(ngx_mikrobill_fanout_sub_t *sub);
@@ -177,10 +178,7 @@ ngx_mikrobill_fanout_destroy(ngx_mikrobill_fanout_t *fo)
             q = ngx_queue_head(&ch->subs);
             sub = ngx_queue_data(q, ngx_mikrobill_fanout_sub_t,
                                  channel_link);
-            ngx_queue_remove(&sub->channel_link);
-            ngx_queue_remove(&sub->client_link);
-            sub->client->nsubs--;
-            ngx_free(sub);
+            ngx_mikrobill_fanout_unlink(sub);
         }
 
         ngx_mikrobill_fanout_channel_free(fo, ch);
@@ -843,11 +841,7 @@ ngx_mikrobill_fanout_fail_pending(ngx_mikrobill_fanout_t *fo,
         ngx_mikrobill_fanout_error(sub->client->ws, "unavailable",
                                    NGX_MIKROBILL_FANOUT_UNAVAILABLE_MSG);
 
-        ngx_queue_remove(&sub->channel_link);
-        ngx_queue_remove(&sub->client_link);
-        sub->client->nsubs--;
-        ch->nsubs--;
-        ngx_free(sub);
+        ngx_mikrobill_fanout_unlink(sub);
     }
 
     if (ch->nsubs == 0 && ch->state == NGX_MIKROBILL_CHANNEL_NONE) {
@@ -856,12 +850,34 @@ ngx_mikrobill_fanout_fail_pending(ngx_mikrobill_fanout_t *fo,
 }
 
 
+/*
+ * The client's subscription to ch, if any.  Either list answers: walk the
+ * shorter, as a client may hold NGX_MIKROBILL_FANOUT_MAX_SUBS channels and
+ * "*" may hold every client of the worker.
+ */
+
 static ngx_mikrobill_fanout_sub_t *
 ngx_mikrobill_fanout_find(ngx_mikrobill_fanout_client_t *client,
     ngx_mikrobill_fanout_channel_t *ch)
 {
     ngx_queue_t                 *q;
     ngx_mikrobill_fanout_sub_t  *sub;
+
+    if (ch->nsubs < client->nsubs) {
+        for (q = ngx_queue_head(&ch->subs);
+             q != ngx_queue_sentinel(&ch->subs);
+             q = ngx_queue_next(q))
+        {
+            sub = ngx_queue_data(q, ngx_mikrobill_fanout_sub_t,
+                                 channel_link);
+
+            if (sub->client == client) {
+                return sub;
+            }
+        }
+
+        return NULL;
+    }
 
     for (q = ngx_queue_head(&client->subs);
          q != ngx_queue_sentinel(&client->subs);
@@ -878,6 +894,19 @@ ngx_mikrobill_fanout_find(ngx_mikrobill_fanout_client_t *client,
 }
 
 
+/* off both lists, counts kept in step; the channel is the caller's */
+
+static void
+ngx_mikrobill_fanout_unlink(ngx_mikrobill_fanout_sub_t *sub)
+{
+    ngx_queue_remove(&sub->channel_link);
+    ngx_queue_remove(&sub->client_link);
+    sub->client->nsubs--;
+    sub->channel->nsubs--;
+    ngx_free(sub);
+}
+
+
 static void
 ngx_mikrobill_fanout_remove(ngx_mikrobill_fanout_t *fo,
     ngx_mikrobill_fanout_sub_t *sub)
@@ -890,12 +919,7 @@ ngx_mikrobill_fanout_remove(ngx_mikrobill_fanout_t *fo,
         sub->client->star = 0;
     }
 
-    ngx_queue_remove(&sub->channel_link);
-    ngx_queue_remove(&sub->client_link);
-    sub->client->nsubs--;
-    ch->nsubs--;
-    ngx_free(sub);
-
+    ngx_mikrobill_fanout_unlink(sub);
     ngx_mikrobill_fanout_release(fo, ch);
 }
 

@@ -17,7 +17,7 @@
 #define NGX_MIKROBILL_FANOUT_MAX_SUBS  1000     /* per client */
 
 
-typedef struct ngx_mikrobill_fanout_s  ngx_mikrobill_fanout_t;
+/* ngx_mikrobill_fanout_t is declared in ngx_mikrobill.h (main conf) */
 
 
 /* a WebSocket client as the fan-out knows it (the caller's memory) */

@@ -15,12 +15,12 @@ typedef struct {
 } ngx_mikrobill_status_t;
 
 
-static void ngx_mikrobill_send(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *data, size_t len);
-static ngx_int_t ngx_mikrobill_cache_control(ngx_http_request_t *r);
+static const ngx_mikrobill_status_t *ngx_mikrobill_status(
+    ngx_uint_t status);
 static ngx_int_t ngx_mikrobill_body_bytes(ngx_http_request_t *r,
     ngx_str_t *out);
 static void ngx_mikrobill_json_cleanup(void *data);
+static void ngx_mikrobill_json_free(void *data);
 
 
 static const ngx_mikrobill_status_t  ngx_mikrobill_statuses[] = {
@@ -55,44 +55,57 @@ void
 ngx_mikrobill_respond(ngx_http_request_t *r, ngx_uint_t status,
     json_t *json)
 {
-    char    *s;
-    size_t   len;
-    u_char  *p;
+    ngx_str_t  body;
 
-    s = json ? json_dumps(json, JSON_COMPACT | JSON_REAL_PRECISION(6))
-             : NULL;
-
-    if (json) {
-        json_decref(json);
-    }
-
-    if (s == NULL) {
+    if (ngx_mikrobill_json_dump(r->pool, json,
+                                JSON_COMPACT | JSON_REAL_PRECISION(6), &body)
+        != NGX_OK)
+    {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "mikrobill: cannot serialize the answer");
-        ngx_mikrobill_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           ngx_mikrobill_oom_body,
-                           sizeof(ngx_mikrobill_oom_body) - 1);
+        ngx_mikrobill_respond_raw(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  ngx_mikrobill_oom_body,
+                                  sizeof(ngx_mikrobill_oom_body) - 1);
         return;
     }
 
-    /* the body must outlive jansson's malloc'ed string */
+    ngx_mikrobill_respond_raw(r, status, body.data, body.len);
+}
 
-    len = ngx_strlen(s);
 
-    p = ngx_pnalloc(r->pool, len);
+/*
+ * jansson's malloc'ed text is the body itself, freed with the pool: an
+ * answer (a list can be large) is not copied once more.
+ */
 
-    if (p == NULL) {
+ngx_int_t
+ngx_mikrobill_json_dump(ngx_pool_t *pool, json_t *json, size_t flags,
+    ngx_str_t *out)
+{
+    char                *s;
+    ngx_pool_cleanup_t  *cln;
+
+    s = json ? json_dumps(json, flags) : NULL;
+
+    json_decref(json);
+
+    if (s == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(pool, 0);
+    if (cln == NULL) {
         free(s);
-        ngx_mikrobill_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                           ngx_mikrobill_oom_body,
-                           sizeof(ngx_mikrobill_oom_body) - 1);
-        return;
+        return NGX_ERROR;
     }
 
-    ngx_memcpy(p, s, len);
-    free(s);
+    cln->handler = ngx_mikrobill_json_free;
+    cln->data = s;
 
-    ngx_mikrobill_send(r, status, p, len);
+    out->data = (u_char *) s;
+    out->len = ngx_strlen(s);
+
+    return NGX_OK;
 }
 
 
@@ -107,14 +120,8 @@ ngx_mikrobill_respond_error(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     if (message == NULL) {
-        message = "Error";
-
-        for (st = ngx_mikrobill_statuses; st->status; st++) {
-            if (st->status == status) {
-                message = st->message;
-                break;
-            }
-        }
+        st = ngx_mikrobill_status(status);
+        message = st ? st->message : "Error";
     }
 
     ngx_mikrobill_respond(r, status,
@@ -123,26 +130,33 @@ ngx_mikrobill_respond_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-void
-ngx_mikrobill_respond_raw(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *data, size_t len)
-{
-    ngx_mikrobill_send(r, status, data, len);
-}
-
-
 const char *
 ngx_mikrobill_error_code(ngx_uint_t status)
 {
     const ngx_mikrobill_status_t  *st;
 
-    for (st = ngx_mikrobill_statuses; st->status; st++) {
-        if (st->status == status) {
-            return st->code;
-        }
+    st = ngx_mikrobill_status(status);
+
+    if (st != NULL) {
+        return st->code;
     }
 
     return status >= 500 ? "internal_error" : "bad_request";
+}
+
+
+static const ngx_mikrobill_status_t *
+ngx_mikrobill_status(ngx_uint_t status)
+{
+    const ngx_mikrobill_status_t  *st;
+
+    for (st = ngx_mikrobill_statuses; st->status; st++) {
+        if (st->status == status) {
+            return st;
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -152,9 +166,9 @@ ngx_mikrobill_error_code(ngx_uint_t status)
  * own, so posted (sub)requests are run here as nginx's upstream does.
  */
 
-static void
-ngx_mikrobill_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
-    size_t len)
+void
+ngx_mikrobill_respond_raw(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len)
 {
     ngx_int_t          rc;
     ngx_buf_t         *b;
@@ -179,7 +193,10 @@ ngx_mikrobill_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
     r->headers_out.content_type_len = sizeof("application/json") - 1;
     r->headers_out.content_type_lowcase = NULL;
 
-    if (ngx_mikrobill_cache_control(r) != NGX_OK) {
+    if (ngx_mikrobill_header_out(r, "Cache-Control", (u_char *) "no-store",
+                                 sizeof("no-store") - 1)
+        != NGX_OK)
+    {
         ngx_http_finalize_request(r, NGX_ERROR);
         ngx_http_run_posted_requests(c);
         return;
@@ -213,24 +230,6 @@ ngx_mikrobill_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
 
     ngx_http_finalize_request(r, rc);
     ngx_http_run_posted_requests(c);
-}
-
-
-static ngx_int_t
-ngx_mikrobill_cache_control(ngx_http_request_t *r)
-{
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Cache-Control");
-    ngx_str_set(&h->value, "no-store");
-
-    return NGX_OK;
 }
 
 
@@ -353,6 +352,13 @@ static void
 ngx_mikrobill_json_cleanup(void *data)
 {
     json_decref(data);
+}
+
+
+static void
+ngx_mikrobill_json_free(void *data)
+{
+    free(data);
 }
 
 

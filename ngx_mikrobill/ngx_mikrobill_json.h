@@ -24,6 +24,13 @@ void ngx_mikrobill_respond(ngx_http_request_t *r, ngx_uint_t status,
 void ngx_mikrobill_respond_raw(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
 
+/*
+ * json (a reference is stolen; NULL is an error) as text with jansson's
+ * flags, in memory freed with pool.  NGX_ERROR when out of memory.
+ */
+ngx_int_t ngx_mikrobill_json_dump(ngx_pool_t *pool, json_t *json,
+    size_t flags, ngx_str_t *out);
+
 /* send {"error": code, "message": message} and finalize the request */
 void ngx_mikrobill_respond_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *code, const char *message);

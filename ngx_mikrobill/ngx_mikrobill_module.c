@@ -36,11 +36,7 @@ static char *ngx_mikrobill_hash_thread_pool(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static ngx_thread_pool_t *ngx_mikrobill_thread_pool(ngx_conf_t *cf,
     ngx_str_t *name);
-static char *ngx_mikrobill_api(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_mikrobill_error_page(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_mikrobill_websocket(ngx_conf_t *cf, ngx_command_t *cmd,
+static char *ngx_mikrobill_content(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_mikrobill_ws_origin(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -60,6 +56,14 @@ static ngx_conf_num_bounds_t  ngx_mikrobill_iterations_bounds = {
 static ngx_conf_num_bounds_t  ngx_mikrobill_failures_bounds = {
     ngx_conf_check_num_bounds, 1, 1000000
 };
+
+/* the content handlers of the three location directives (cmd->post) */
+static ngx_http_handler_pt  ngx_mikrobill_api_content =
+    ngx_mikrobill_api_handler;
+static ngx_http_handler_pt  ngx_mikrobill_error_page_content =
+    ngx_mikrobill_error_page_handler;
+static ngx_http_handler_pt  ngx_mikrobill_websocket_content =
+    ngx_mikrobill_ws_handler;
 
 
 static ngx_command_t  ngx_mikrobill_commands[] = {
@@ -192,24 +196,24 @@ static ngx_command_t  ngx_mikrobill_commands[] = {
 
     { ngx_string("mikrobill_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_mikrobill_api,
+      ngx_mikrobill_content,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_mikrobill_loc_conf_t, api),
+      &ngx_mikrobill_api_content },
 
     { ngx_string("mikrobill_error_page"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_mikrobill_error_page,
+      ngx_mikrobill_content,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_mikrobill_loc_conf_t, error_page),
+      &ngx_mikrobill_error_page_content },
 
     { ngx_string("mikrobill_websocket"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
-      ngx_mikrobill_websocket,
+      ngx_mikrobill_content,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_mikrobill_loc_conf_t, websocket),
+      &ngx_mikrobill_websocket_content },
 
     { ngx_string("mikrobill_ws_origin"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
@@ -614,8 +618,14 @@ ngx_mikrobill_thread_pool(ngx_conf_t *cf, ngx_str_t *name)
 }
 
 
+/*
+ * mikrobill_api, mikrobill_error_page, mikrobill_websocket: each sets its
+ * flag (cmd->offset) and the location's content handler (cmd->post), so a
+ * location takes only one of them.
+ */
+
 static char *
-ngx_mikrobill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+ngx_mikrobill_content(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_mikrobill_loc_conf_t *lcf = conf;
 
@@ -627,54 +637,10 @@ ngx_mikrobill_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return "is duplicate";
     }
 
-    lcf->api = 1;
+    *(ngx_flag_t *) ((char *) conf + cmd->offset) = 1;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_mikrobill_api_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_mikrobill_error_page(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_mikrobill_loc_conf_t *lcf = conf;
-
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (lcf->api != NGX_CONF_UNSET || lcf->error_page != NGX_CONF_UNSET
-        || lcf->websocket != NGX_CONF_UNSET)
-    {
-        return "is duplicate";
-    }
-
-    lcf->error_page = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_mikrobill_error_page_handler;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_mikrobill_websocket(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_mikrobill_loc_conf_t *lcf = conf;
-
-    ngx_http_core_loc_conf_t  *clcf;
-
-    if (lcf->api != NGX_CONF_UNSET || lcf->error_page != NGX_CONF_UNSET
-        || lcf->websocket != NGX_CONF_UNSET)
-    {
-        return "is duplicate";
-    }
-
-    lcf->websocket = 1;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_mikrobill_ws_handler;
+    clcf->handler = *(ngx_http_handler_pt *) cmd->post;
 
     return NGX_CONF_OK;
 }

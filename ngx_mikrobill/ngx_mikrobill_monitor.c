@@ -223,14 +223,12 @@ mb_monitor_refuse(ngx_http_request_t *r, PGresult *res)
 static const char *
 mb_monitor_meta(mb_monitor_req_t *mr, PGresult *res)
 {
-    char                *text;
+    char                *text, *copy;
     u_char               rnd[MB_GEN_BYTES], gen[MB_GEN_BYTES * 2 + 1];
     u_char               iface[80], now[sizeof("2026-01-01T00:00:00Z")];
-    size_t               len;
     json_t              *meta;
     ngx_tm_t             tm;
-    u_char              *copy;
-    ngx_str_t            id;
+    ngx_str_t            id, s;
     ngx_mikrobill_ctx_t *ctx = mr->req.ctx;
 
     if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
@@ -247,7 +245,7 @@ mb_monitor_meta(mb_monitor_req_t *mr, PGresult *res)
                  PQgetvalue(res, 0, 7));
 
     id.data = (u_char *) PQgetvalue(res, 0, 4);
-    id.len = ngx_strlen(id.data);
+    id.len = PQgetlength(res, 0, 4);
     mr->router_id = ngx_mikrobill_pstrdup0(ctx->request->pool, &id);
     if (mr->router_id == NULL) {
         return NULL;
@@ -276,15 +274,13 @@ mb_monitor_meta(mb_monitor_req_t *mr, PGresult *res)
         return NULL;
     }
 
-    len = ngx_strlen(text);
-    copy = ngx_pnalloc(ctx->request->pool, len + 1);
-    if (copy != NULL) {
-        ngx_memcpy(copy, text, len + 1);
-    }
+    s.data = (u_char *) text;
+    s.len = ngx_strlen(text);
+    copy = ngx_mikrobill_pstrdup0(ctx->request->pool, &s);
 
     free(text);
 
-    return (const char *) copy;
+    return copy;
 }
 
 

@@ -18,6 +18,7 @@
 #define NGX_MIKROBILL_REDIS_BACKOFF_MIN   100
 #define NGX_MIKROBILL_REDIS_BACKOFF_MAX   5000
 #define NGX_MIKROBILL_REDIS_DEMAND_MIN    200     /* see _command() */
+#define NGX_MIKROBILL_REDIS_READ_LOOPS    16      /* see _read_handler() */
 
 
 typedef enum {
@@ -716,7 +717,9 @@ ngx_mikrobill_redis_cleanup(void *privdata)
 /*
  * hiredis reads at most 16 KB per call and the event is edge-triggered:
  * keep reading while the socket has data, and once more after a FIN seen
- * with the data, so that the disconnect is noticed now.
+ * with the data, so that the disconnect is noticed now.  A busy subscriber
+ * context could keep the socket full forever: after a bounded number of
+ * rounds the rest waits for the next loop iteration, as other events do.
  */
 
 static void
@@ -725,7 +728,7 @@ ngx_mikrobill_redis_read_handler(ngx_event_t *ev)
     ngx_connection_t  *c = ev->data;
 
     int                             n;
-    ngx_uint_t                      gen;
+    ngx_uint_t                      gen, i;
     redisAsyncContext              *ac;
     ngx_mikrobill_redis_t          *redis;
     ngx_mikrobill_redis_adapter_t  *a;
@@ -735,7 +738,7 @@ ngx_mikrobill_redis_read_handler(ngx_event_t *ev)
     ac = a->ac;
     gen = a->gen;
 
-    for ( ;; ) {
+    for (i = 0; i < NGX_MIKROBILL_REDIS_READ_LOOPS; i++) {
         redisAsyncHandleRead(ac);
 
         if (!ngx_mikrobill_redis_current(redis, gen)) {
@@ -743,13 +746,20 @@ ngx_mikrobill_redis_read_handler(ngx_event_t *ev)
         }
 
         if (ioctl(c->fd, FIONREAD, &n) == -1 || n <= 0) {
-            break;
+            if (ev->pending_eof) {
+                redisAsyncHandleRead(ac);
+            }
+
+            return;
         }
     }
 
-    if (ev->pending_eof) {
-        redisAsyncHandleRead(ac);
-    }
+    /*
+     * still more: no new edge will come for it (if the context goes
+     * meanwhile, ngx_close_connection() drops the posted event)
+     */
+
+    ngx_post_event(ev, &ngx_posted_events);
 }
 
 

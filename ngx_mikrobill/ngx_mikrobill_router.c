@@ -284,9 +284,8 @@ ngx_mikrobill_router_reject(ngx_http_request_t *r, ngx_uint_t status,
 static ngx_int_t
 ngx_mikrobill_router_allow(ngx_http_request_t *r, ngx_uint_t allowed)
 {
-    u_char           *p, *start;
-    ngx_uint_t        i;
-    ngx_table_elt_t  *h;
+    u_char      *p, *start;
+    ngx_uint_t   i;
 
     static const struct {
         ngx_uint_t    method;
@@ -319,17 +318,7 @@ ngx_mikrobill_router_allow(ngx_http_request_t *r, ngx_uint_t allowed)
         p = ngx_cpymem(p, names[i].name, ngx_strlen(names[i].name));
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.data = start;
-    h->value.len = p - start;
-
-    return NGX_OK;
+    return ngx_mikrobill_header_out(r, "Allow", start, p - start);
 }
 
 

@@ -911,7 +911,7 @@ mb_sync_status_done(void *data, PGresult *res, ngx_int_t rc)
 
     int                  i, n;
     json_t              *routers, *one, *totals;
-    json_int_t           connected, active, online_sum;
+    json_int_t           connected, active;
     ngx_http_request_t  *r = rr->req.ctx->request;
 
     if (ngx_mikrobill_api_rows(r, res, rc, "sync status") != NGX_OK) {
@@ -927,7 +927,6 @@ mb_sync_status_done(void *data, PGresult *res, ngx_int_t rc)
     n = PQntuples(res);
     connected = 0;
     active = 0;
-    online_sum = 0;
 
     for (i = 0; routers != NULL && i < n; i++) {
 
@@ -941,7 +940,6 @@ mb_sync_status_done(void *data, PGresult *res, ngx_int_t rc)
         }
 
         active += strtoll(PQgetvalue(res, i, 8), NULL, 10);
-        online_sum += strtoll(PQgetvalue(res, i, 9), NULL, 10);
 
         one = json_pack("{s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o}",
                         "router_id", PQgetvalue(res, i, 0),
@@ -966,8 +964,6 @@ mb_sync_status_done(void *data, PGresult *res, ngx_int_t rc)
             routers = NULL;
         }
     }
-
-    (void) online_sum;
 
     totals = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o}",
                        "routers", (json_int_t) json_array_size(routers),

@@ -12,6 +12,7 @@
  */
 
 #include "ngx_mikrobill.h"
+#include "ngx_mikrobill_api.h"
 #include "ngx_mikrobill_auth.h"
 #include "ngx_mikrobill_json.h"
 #include "ngx_mikrobill_password.h"
@@ -24,6 +25,8 @@
 #define NGX_MIKROBILL_LOGIN_NAME_MAX      256
 #define NGX_MIKROBILL_LOGIN_PASSWORD_MAX  1024
 #define NGX_MIKROBILL_TOKEN_BYTES         32
+
+#define MB_LOGIN_MSG  "Silakan login terlebih dahulu"
 
 
 typedef struct {
@@ -73,7 +76,6 @@ static void ngx_mikrobill_me_found(void *data, PGresult *res, ngx_int_t rc);
 static void ngx_mikrobill_session_gc(ngx_mikrobill_ctx_t *ctx);
 static void ngx_mikrobill_session_gc_done(void *data, PGresult *res,
     ngx_int_t rc);
-static void ngx_mikrobill_session_send(ngx_http_request_t *r, json_t *json);
 static void ngx_mikrobill_session_unavailable(ngx_http_request_t *r);
 static ngx_int_t ngx_mikrobill_session_result(ngx_mikrobill_ctx_t *ctx,
     PGresult *res, ngx_int_t rc);
@@ -92,8 +94,7 @@ static const ngx_mikrobill_pg_stmt_t  ngx_mikrobill_session_insert_stmt = {
     "INSERT INTO sessions"
     " (token_hash, user_id, csrf_hash, client_addr, expires_at)"
     " VALUES ($1, $2::uuid, $3, $4, now() + $5::int * interval '1 second')"
-    " RETURNING to_char(expires_at AT TIME ZONE 'UTC',"
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')",
+    " RETURNING " NGX_MIKROBILL_TS("expires_at"),
     5
 };
 
@@ -132,9 +133,8 @@ ngx_mikrobill_auth_login(ngx_mikrobill_ctx_t *ctx)
     cln = ngx_pool_cleanup_add(ctx->request->pool, 0);
 
     if (ls == NULL || cln == NULL) {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", "Kesalahan internal");
+        ngx_mikrobill_api_send(ctx->request, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               NULL);
         return;
     }
 
@@ -277,10 +277,8 @@ ngx_mikrobill_login_found(void *data, PGresult *res, ngx_int_t rc)
 
     if (PQntuples(res) == 1) {
         if (ngx_mikrobill_login_keep_user(ls, res) != NGX_OK) {
-            ngx_mikrobill_respond_error(ctx->request,
-                                        NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                        "internal_error",
-                                        "Kesalahan internal");
+            ngx_mikrobill_api_send(ctx->request,
+                                   NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
             return;
         }
 
@@ -295,9 +293,8 @@ ngx_mikrobill_login_found(void *data, PGresult *res, ngx_int_t rc)
                                       ngx_mikrobill_login_verified, ls)
         != NGX_OK)
     {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", "Kesalahan internal");
+        ngx_mikrobill_api_send(ctx->request, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               NULL);
         return;
     }
 
@@ -502,9 +499,8 @@ ngx_mikrobill_login_created(void *data, PGresult *res, ngx_int_t rc)
            != NGX_OK)
     {
         json_decref(json);
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", "Kesalahan internal");
+        ngx_mikrobill_api_send(ctx->request, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               NULL);
         return;
     }
 
@@ -621,12 +617,12 @@ ngx_mikrobill_logout_answer(ngx_mikrobill_ctx_t *ctx)
         || ngx_mikrobill_header_out(r, "Set-Cookie", csrf, sizeof(csrf) - 1)
            != NGX_OK)
     {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", "Kesalahan internal");
+        ngx_mikrobill_api_send(r, NGX_HTTP_INTERNAL_SERVER_ERROR, NULL);
         return;
     }
 
-    ngx_mikrobill_session_send(r, json_pack("{s:s}", "status", "ok"));
+    ngx_mikrobill_api_send(r, NGX_HTTP_OK,
+                           json_pack("{s:s}", "status", "ok"));
 }
 
 
@@ -635,23 +631,19 @@ ngx_mikrobill_auth_me(ngx_mikrobill_ctx_t *ctx)
 {
     const char  *values[1];
 
+    if (!ctx->user.authenticated) {
+        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_UNAUTHORIZED,
+                                    "unauthorized", MB_LOGIN_MSG);
+        return;
+    }
+
     values[0] = (const char *) ctx->user.id.data;
 
-    if (!ctx->user.authenticated
-        || ngx_mikrobill_pg_exec(ctx->mcf->pg, &ngx_mikrobill_me_stmt,
-                                 values, ngx_mikrobill_me_found, ctx)
-           != NGX_OK)
+    if (ngx_mikrobill_pg_exec(ctx->mcf->pg, &ngx_mikrobill_me_stmt, values,
+                              ngx_mikrobill_me_found, ctx)
+        != NGX_OK)
     {
-        ngx_mikrobill_respond_error(ctx->request,
-                                    ctx->user.authenticated
-                                    ? NGX_HTTP_SERVICE_UNAVAILABLE
-                                    : NGX_HTTP_UNAUTHORIZED,
-                                    ctx->user.authenticated
-                                    ? "service_unavailable"
-                                    : "unauthorized",
-                                    ctx->user.authenticated
-                                    ? "Layanan tidak tersedia"
-                                    : "Silakan login terlebih dahulu");
+        ngx_mikrobill_session_unavailable(ctx->request);
     }
 }
 
@@ -669,16 +661,14 @@ ngx_mikrobill_me_found(void *data, PGresult *res, ngx_int_t rc)
 
     if (PQntuples(res) != 1) {
         ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_UNAUTHORIZED,
-                                    "unauthorized",
-                                    "Silakan login terlebih dahulu");
+                                    "unauthorized", MB_LOGIN_MSG);
         return;
     }
 
     user = ngx_mikrobill_user_json(res, 0, 0);
 
-    ngx_mikrobill_session_send(ctx->request,
-                               user ? json_pack("{s:o}", "user", user)
-                                    : NULL);
+    ngx_mikrobill_api_send(ctx->request, NGX_HTTP_OK,
+                           user ? json_pack("{s:o}", "user", user) : NULL);
 }
 
 
@@ -720,9 +710,8 @@ ngx_mikrobill_session_result(ngx_mikrobill_ctx_t *ctx, PGresult *res,
         ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
                       "mikrobill: session query failed: %s",
                       PQresultErrorMessage(res));
-        ngx_mikrobill_respond_error(ctx->request,
-                                    NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", "Kesalahan internal");
+        ngx_mikrobill_api_send(ctx->request, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                               NULL);
         return NGX_ERROR;
     }
 
@@ -737,18 +726,4 @@ ngx_mikrobill_session_unavailable(ngx_http_request_t *r)
     ngx_mikrobill_respond_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                 "service_unavailable",
                                 "Layanan tidak tersedia");
-}
-
-
-/* 200 with json, or 500 when building it ran out of memory */
-static void
-ngx_mikrobill_session_send(ngx_http_request_t *r, json_t *json)
-{
-    if (json == NULL) {
-        ngx_mikrobill_respond_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "internal_error", "Kesalahan internal");
-        return;
-    }
-
-    ngx_mikrobill_respond(r, NGX_HTTP_OK, json);
 }

@@ -311,12 +311,7 @@ ngx_mikrobill_throttle_cleared(void *data, PGresult *res, ngx_int_t rc)
 {
     ngx_mikrobill_throttle_req_t  *tr = data;
 
-    if (ngx_mikrobill_throttle_result(tr, res, rc) != NGX_OK) {
-        tr->handler(tr->ctx, NGX_ERROR, 0);
-        return;
-    }
-
-    tr->handler(tr->ctx, NGX_OK, 0);
+    tr->handler(tr->ctx, ngx_mikrobill_throttle_result(tr, res, rc), 0);
 }
 
 

@@ -85,6 +85,7 @@ static ngx_int_t ngx_mikrobill_users_may_update(
     ngx_mikrobill_users_req_t *ur, PGresult *res);
 static ngx_int_t ngx_mikrobill_users_may_delete(
     ngx_mikrobill_users_req_t *ur, PGresult *res);
+static ngx_int_t ngx_mikrobill_users_last_superadmin(PGresult *res);
 static void ngx_mikrobill_users_update_go(ngx_mikrobill_users_req_t *ur);
 static void ngx_mikrobill_users_do_update(ngx_mikrobill_users_req_t *ur);
 static void ngx_mikrobill_users_do_delete(ngx_mikrobill_users_req_t *ur);
@@ -578,10 +579,8 @@ ngx_mikrobill_users_may_update(ngx_mikrobill_users_req_t *ur, PGresult *res)
         return NGX_DECLINED;
     }
 
-    if (ngx_strcmp(role, "SUPERADMIN") == 0 && (demoted || deactivated)
-        && PQgetvalue(res, 0, 1)[0] == 't'
-        && ngx_atoi((u_char *) PQgetvalue(res, 0, 3),
-                    PQgetlength(res, 0, 3)) <= 1)
+    if ((demoted || deactivated)
+        && ngx_mikrobill_users_last_superadmin(res) == NGX_OK)
     {
         ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_CONFLICT,
                                     "last_superadmin",
@@ -607,11 +606,7 @@ ngx_mikrobill_users_may_delete(ngx_mikrobill_users_req_t *ur, PGresult *res)
         return NGX_DECLINED;
     }
 
-    if (ngx_strcmp(PQgetvalue(res, 0, 0), "SUPERADMIN") == 0
-        && PQgetvalue(res, 0, 1)[0] == 't'
-        && ngx_atoi((u_char *) PQgetvalue(res, 0, 3),
-                    PQgetlength(res, 0, 3)) <= 1)
-    {
+    if (ngx_mikrobill_users_last_superadmin(res) == NGX_OK) {
         ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_CONFLICT,
                                     "last_superadmin",
                                     "SUPERADMIN aktif terakhir tidak dapat "
@@ -620,6 +615,22 @@ ngx_mikrobill_users_may_delete(ngx_mikrobill_users_req_t *ur, PGresult *res)
     }
 
     return NGX_OK;
+}
+
+
+/* NGX_OK when the target is the one active SUPERADMIN left */
+static ngx_int_t
+ngx_mikrobill_users_last_superadmin(PGresult *res)
+{
+    if (ngx_strcmp(PQgetvalue(res, 0, 0), "SUPERADMIN") == 0
+        && PQgetvalue(res, 0, 1)[0] == 't'
+        && ngx_atoi((u_char *) PQgetvalue(res, 0, 3),
+                    PQgetlength(res, 0, 3)) <= 1)
+    {
+        return NGX_OK;
+    }
+
+    return NGX_DECLINED;
 }
 
 
@@ -717,9 +728,7 @@ ngx_mikrobill_users_validate(ngx_mikrobill_users_req_t *ur)
     body = ctx->body;
 
     if (body == NULL || !json_is_object(body)) {
-        ngx_mikrobill_respond_error(ctx->request, NGX_HTTP_BAD_REQUEST,
-                                    "validation_failed",
-                                    "Body harus berupa objek JSON");
+        ngx_mikrobill_api_no_body(ctx->request);
         return NGX_DECLINED;
     }
 

@@ -49,7 +49,7 @@ static void ngx_mikrobill_ws_queue(ngx_mikrobill_ws_t *ws,
     ngx_mikrobill_ws_frame_t *frame);
 static void ngx_mikrobill_ws_flush(ngx_mikrobill_ws_t *ws);
 static void ngx_mikrobill_ws_advance(ngx_mikrobill_ws_t *ws, size_t sent);
-static void ngx_mikrobill_ws_control_frame(ngx_mikrobill_ws_t *ws,
+static void ngx_mikrobill_ws_send_own(ngx_mikrobill_ws_t *ws,
     ngx_uint_t opcode, const u_char *payload, size_t len);
 static void ngx_mikrobill_ws_ping_handler(ngx_event_t *ev);
 static void ngx_mikrobill_ws_finish_post(ngx_mikrobill_ws_t *ws);
@@ -96,7 +96,7 @@ ngx_mikrobill_ws_start(ngx_http_request_t *r, ngx_mikrobill_ws_conf_t *conf,
     ngx_mikrobill_ws_message_pt on_message, ngx_mikrobill_ws_gone_pt on_gone,
     void *data)
 {
-    ngx_connection_t    *c;
+    ngx_connection_t          *c;
     ngx_pool_cleanup_t        *cln;
     ngx_mikrobill_ws_t        *ws;
     ngx_http_core_loc_conf_t  *clcf;
@@ -498,8 +498,7 @@ ngx_mikrobill_ws_control(ngx_mikrobill_ws_t *ws)
     switch (ws->opcode) {
 
     case NGX_MIKROBILL_WS_PING:
-        ngx_mikrobill_ws_control_frame(ws, NGX_MIKROBILL_WS_PONG, ws->ctl,
-                                       len);
+        ngx_mikrobill_ws_send_own(ws, NGX_MIKROBILL_WS_PONG, ws->ctl, len);
         break;
 
     case NGX_MIKROBILL_WS_CLOSE:
@@ -683,12 +682,11 @@ ngx_mikrobill_ws_queue(ngx_mikrobill_ws_t *ws, ngx_mikrobill_ws_frame_t *frame)
     /*
      * Write at once while the socket takes it, so that a burst lands in
      * the kernel's buffers rather than in our queue; send errors are only
-     * acted upon through the posted finish event.
+     * acted upon through the posted finish event.  flush() calls nothing
+     * back, so it never runs nested in itself.
      */
-    if (c->write->ready && !ws->sending) {
-        ws->sending = 1;
+    if (c->write->ready) {
         ngx_mikrobill_ws_flush(ws);
-        ws->sending = 0;
     }
 }
 
@@ -697,21 +695,14 @@ void
 ngx_mikrobill_ws_send_text(ngx_mikrobill_ws_t *ws, const u_char *text,
     size_t len)
 {
-    ngx_mikrobill_ws_frame_t  *f;
-
-    f = ngx_mikrobill_ws_frame(NGX_MIKROBILL_WS_TEXT, text, len);
-    if (f == NULL) {
-        ngx_mikrobill_ws_finish_post(ws);
-        return;
-    }
-
-    ngx_mikrobill_ws_send(ws, f);
-    ngx_mikrobill_ws_frame_release(f);
+    ngx_mikrobill_ws_send_own(ws, NGX_MIKROBILL_WS_TEXT, text, len);
 }
 
 
+/* a frame for this client alone (pong, ping, its own events) */
+
 static void
-ngx_mikrobill_ws_control_frame(ngx_mikrobill_ws_t *ws, ngx_uint_t opcode,
+ngx_mikrobill_ws_send_own(ngx_mikrobill_ws_t *ws, ngx_uint_t opcode,
     const u_char *payload, size_t len)
 {
     ngx_mikrobill_ws_frame_t  *f;
@@ -909,7 +900,7 @@ ngx_mikrobill_ws_ping_handler(ngx_event_t *ev)
     }
 
     ws->ping_sent = 1;
-    ngx_mikrobill_ws_control_frame(ws, NGX_MIKROBILL_WS_PING, NULL, 0);
+    ngx_mikrobill_ws_send_own(ws, NGX_MIKROBILL_WS_PING, NULL, 0);
 
     ngx_add_timer(&ws->ping, interval);
 }

@@ -97,7 +97,6 @@ struct ngx_mikrobill_ws_s {
     unsigned                      closing:1;   /* close frame queued */
     unsigned                      finishing:1;
     unsigned                      gone:1;
-    unsigned                      sending:1;
 };
 
 

@@ -26,7 +26,6 @@
 #define MB_REXEC_CMD_MS      10000
 #define MB_REXEC_REDIS_MS    5000
 #define MB_REXEC_DB_MS       3000
-#define MB_REXEC_STREAM_MAX  "10000"
 
 
 typedef struct {
@@ -80,8 +79,13 @@ mb_rexec_reply(mb_rexec_t *x, json_t *reply)
 }
 
 
+/*
+ * The error reply, not mb_job_fail(), which cuts a message at 511 bytes:
+ * RouterOS's text goes out whole, with a !trap's category when >= 0.
+ */
 static void
-mb_rexec_fail(mb_rexec_t *x, const char *error, const char *message)
+mb_rexec_error(mb_rexec_t *x, const char *error, const char *message,
+    int category)
 {
     mb_job_t  *job = x->job;
     json_t    *reply = json_object();
@@ -92,28 +96,18 @@ mb_rexec_fail(mb_rexec_t *x, const char *error, const char *message)
     json_object_set_new(reply, "error", json_string(error));
     json_object_set_new(reply, "message", json_string(message ? message
                                                               : ""));
+    if (category >= 0) {
+        json_object_set_new(reply, "category", json_integer(category));
+    }
+
     mb_rexec_reply(x, reply);
 }
 
 
-/* !trap: RouterOS's own words, and its category when it gave one */
 static void
-mb_rexec_trap(mb_rexec_t *x, const mb_ros_event_t *ev)
+mb_rexec_fail(mb_rexec_t *x, const char *error, const char *message)
 {
-    mb_job_t  *job = x->job;
-    json_t    *reply = json_object();
-
-    json_object_set_new(reply, "id", job->id ? json_string(job->id)
-                                             : json_null());
-    json_object_set_new(reply, "ok", json_false());
-    json_object_set_new(reply, "error", json_string("trap"));
-    json_object_set_new(reply, "message",
-                        json_string(ev->message ? ev->message : ""));
-    if (ev->category >= 0) {
-        json_object_set_new(reply, "category", json_integer(ev->category));
-    }
-
-    mb_rexec_reply(x, reply);
+    mb_rexec_error(x, error, message, -1);
 }
 
 
@@ -199,8 +193,9 @@ mb_rexec_on_event(mb_ros_cmd_t *cmd, const mb_ros_event_t *ev, void *data)
         return;
 
     case MB_ROS_EV_TRAP:
+        /* RouterOS's own words, and its category when it gave one */
         x->cmd = NULL;
-        mb_rexec_trap(x, ev);
+        mb_rexec_error(x, "trap", ev->message, ev->category);
         return;
 
     case MB_ROS_EV_DONE:
@@ -348,7 +343,7 @@ mb_router_forward(mb_worker_t *w, const char *router_id, mb_job_t *job)
              (unsigned long long) job->queued_ms);
 
     argv[n++] = "XADD"; argv[n++] = stream; argv[n++] = "MAXLEN";
-    argv[n++] = "~"; argv[n++] = MB_REXEC_STREAM_MAX; argv[n++] = "*";
+    argv[n++] = "~"; argv[n++] = MB_ROUTER_STREAM_MAXLEN; argv[n++] = "*";
     argv[n++] = "type"; argv[n++] = job->type;
     argv[n++] = "queued"; argv[n++] = queued;
     if (job->id != NULL) {

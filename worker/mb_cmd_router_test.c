@@ -258,14 +258,7 @@ mb_rtest_connect(mb_rtest_t *t)
 {
     mb_ros_client_conf_t  cc;
 
-    memset(&cc, 0, sizeof(cc));
-    cc.host = t->conf.host;
-    cc.port = t->conf.port;
-    cc.username = t->conf.username;
-    cc.password = t->pw;
-    cc.tls = t->conf.tls;
-    cc.tls_ca_file = t->conf.tls_verify ? t->conf.tls_ca_file : NULL;
-    cc.tls_anon_dh = t->conf.tls_anon_dh;
+    mb_router_client_fill(&t->conf, t->pw, &cc);
     cc.connect_timeout_ms = MB_RTEST_CONNECT_MS;
     cc.command_timeout_ms = MB_RTEST_CMD_MS;
     cc.no_reconnect = 1;

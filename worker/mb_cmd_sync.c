@@ -44,8 +44,9 @@ mb_csync_pass_on(mb_worker_t *w, const mb_router_t *r)
              r->conf.id);
 
     if (mb_redis_command(w->ctl, MB_CSYNC_REDIS_MS, NULL, NULL,
-                         "XADD %s MAXLEN ~ 10000 * type sync.now "
-                         "payload %s", r->stream, payload) != 0)
+                         "XADD %s MAXLEN ~ " MB_ROUTER_STREAM_MAXLEN
+                         " * type sync.now payload %s", r->stream,
+                         payload) != 0)
     {
         mb_log_warn("sync.now: redis down, router %s not synced",
                     r->conf.name);

@@ -108,18 +108,59 @@ mb_job_set_stream(mb_job_t *job, const char *stream)
 }
 
 
+/* entry ids are per stream: the same id may be in flight on another one */
 mb_job_t *
-mb_job_find(mb_worker_t *w, const char *entry)
+mb_job_find(mb_worker_t *w, const char *stream, const char *entry)
 {
     mb_job_t  *job;
 
     for (job = w->jobs; job != NULL; job = job->next) {
-        if (strcmp(job->entry, entry) == 0) {
+        if (strcmp(job->entry, entry) == 0
+            && (job->stream == NULL
+                ? stream == NULL
+                : stream != NULL && strcmp(job->stream, stream) == 0))
+        {
             return job;
         }
     }
 
     return NULL;
+}
+
+
+void
+mb_job_run_entry(mb_worker_t *w, const char *stream, const redisReply *e)
+{
+    mb_job_t  *job;
+    int        deleted;
+
+    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2
+        || e->element[0]->type != REDIS_REPLY_STRING
+        || mb_job_find(w, stream, e->element[0]->str) != NULL)
+    {
+        return;
+    }
+
+    deleted = e->element[1]->type != REDIS_REPLY_ARRAY;
+    job = mb_job_create(w, e->element[0]->str,
+                        deleted ? NULL : e->element[1]);
+
+    if (job == NULL
+        || (stream != NULL && mb_job_set_stream(job, stream) != 0))
+    {
+        mb_log_error("entry %s: out of memory", e->element[0]->str);
+        if (job != NULL) {
+            mb_job_free(job);
+        }
+        return;
+    }
+
+    /* a pending entry whose message was deleted (XDEL, trimming) */
+    if (deleted) {
+        mb_job_ack(job);
+    } else {
+        mb_job_dispatch(job);
+    }
 }
 
 

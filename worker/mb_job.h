@@ -42,9 +42,17 @@ struct mb_job_s {
 /* fields: a RESP array of name, value, ...; NULL on allocation failure */
 mb_job_t *mb_job_create(mb_worker_t *w, const char *entry,
     const redisReply *fields);
-mb_job_t *mb_job_find(mb_worker_t *w, const char *entry);
+/* the job of entry in flight on stream (NULL: the command stream) */
+mb_job_t *mb_job_find(mb_worker_t *w, const char *stream, const char *entry);
 /* 0, or -1 out of memory: the job belongs to another stream's group */
 int mb_job_set_stream(mb_job_t *job, const char *stream);
+/*
+ * One [entry-id, [field, value, ...]] read from stream (NULL: the command
+ * stream): skipped while in flight, acknowledged when its message was
+ * deleted, else dispatched.
+ */
+void mb_job_run_entry(mb_worker_t *w, const char *stream,
+    const redisReply *e);
 
 /* validates the message and calls its handler */
 void mb_job_dispatch(mb_job_t *job);

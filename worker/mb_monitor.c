@@ -105,17 +105,16 @@ mb_mon_meta_str(json_t *meta, const char *name)
 }
 
 
-/* parsed meta of customer_id, or NULL: not JSON, another customer, no gen,
- * no usable interface */
-static json_t *
-mb_mon_meta_parse(const char *value, const char *customer_id, char *iface,
+/* 1 when meta is customer_id's with a gen and a usable interface (set in
+ * iface) */
+static int
+mb_mon_meta_usable(json_t *meta, const char *customer_id, char *iface,
     size_t len)
 {
-    json_t      *meta = json_loads(value, 0, NULL);
     const char  *v, *user;
 
     if (meta == NULL) {
-        return NULL;
+        return 0;
     }
 
     v = mb_mon_meta_str(meta, "interface");
@@ -134,25 +133,44 @@ mb_mon_meta_parse(const char *value, const char *customer_id, char *iface,
         /* "<pppoe-" + a 64-character name + ">" */
         || !mb_valid_name(iface, 72))
     {
-        json_decref(meta);
-        return NULL;
+        return 0;
     }
 
-    return meta;
+    return 1;
 }
 
 
 /* ------------------------------------------------------------ events */
 
 
+/* who from the meta; interface apart: a run's own, or the meta's */
+static void
+mb_mon_who_set(mb_mon_who_t *who, json_t *meta, const char *interface)
+{
+    who->customer_id = mb_mon_meta_str(meta, "customer_id");
+    who->customer_name = mb_mon_meta_str(meta, "customer_name");
+    who->username = mb_mon_meta_str(meta, "username");
+    who->service_type = mb_mon_meta_str(meta, "service_type");
+    who->interface = interface;
+}
+
+
+/* text is freed */
+static void
+mb_mon_publish_to(mb_worker_t *w, const char *channel, char *text)
+{
+    if (text != NULL) {
+        mb_redis_command(w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
+                         "PUBLISH %s %s", channel, text);
+        free(text);
+    }
+}
+
+
 static void
 mb_mon_publish(mb_monitor_t *m, char *text)
 {
-    if (text != NULL) {
-        mb_redis_command(m->r->w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
-                         "PUBLISH %s %s", m->channel, text);
-        free(text);
-    }
+    mb_mon_publish_to(m->r->w, m->channel, text);
 }
 
 
@@ -164,15 +182,25 @@ mb_mon_event(mb_monitor_t *m, const char *event, const char *message)
 }
 
 
+/* monitor_stopped of who on channel: a run's, or a forgotten entry's */
 static void
-mb_mon_stopped_event(mb_monitor_t *m, const char *reason, const char *detail)
+mb_mon_stopped_to(mb_worker_t *w, const char *channel,
+    const mb_mon_who_t *who, const char *reason, const char *detail)
 {
     char  msg[512];
 
-    mb_mon_stop_message(msg, sizeof(msg), reason, &m->who,
-                        m->r->w->cfg->monitor_idle_s, detail);
-    mb_mon_publish(m, mb_mon_event_json("monitor_stopped", &m->who, reason,
-                                        msg, time(NULL)));
+    mb_mon_stop_message(msg, sizeof(msg), reason, who,
+                        w->cfg->monitor_idle_s, detail);
+    mb_mon_publish_to(w, channel, mb_mon_event_json("monitor_stopped", who,
+                                                    reason, msg,
+                                                    time(NULL)));
+}
+
+
+static void
+mb_mon_stopped_event(mb_monitor_t *m, const char *reason, const char *detail)
+{
+    mb_mon_stopped_to(m->r->w, m->channel, &m->who, reason, detail);
 }
 
 
@@ -545,11 +573,7 @@ mb_mon_on_tick(uv_timer_t *t)
 static void
 mb_mon_who(mb_monitor_t *m)
 {
-    m->who.customer_id = mb_mon_meta_str(m->meta, "customer_id");
-    m->who.customer_name = mb_mon_meta_str(m->meta, "customer_name");
-    m->who.username = mb_mon_meta_str(m->meta, "username");
-    m->who.service_type = mb_mon_meta_str(m->meta, "service_type");
-    m->who.interface = m->iface;
+    mb_mon_who_set(&m->who, m->meta, m->iface);
     m->gen = mb_mon_meta_str(m->meta, "gen");
 }
 
@@ -634,18 +658,23 @@ mb_mon_reply_running(mb_job_t *job, mb_monitor_t *m)
 }
 
 
-/* a start whose meta is read: value is moved in */
+/*
+ * A start whose meta is read: value and meta (value parsed, or NULL to
+ * parse it here) are moved in.
+ */
 static void
 mb_mon_run(mb_router_t *r, const char *customer_id, char *value,
-    mb_job_t *job)
+    json_t *meta, mb_job_t *job)
 {
     mb_monitor_t  *m;
-    json_t        *meta;
     char           iface[80];
 
-    meta = mb_mon_meta_parse(value, customer_id, iface, sizeof(iface));
-
     if (meta == NULL) {
+        meta = json_loads(value, 0, NULL);
+    }
+
+    if (!mb_mon_meta_usable(meta, customer_id, iface, sizeof(iface))) {
+        json_decref(meta);
         if (job != NULL) {
             mb_job_fail(job, "not_found", "the monitor's entry is not "
                         "usable (no gen or interface)");
@@ -738,7 +767,7 @@ mb_mon_got_meta(mb_redis_t *rd, redisReply *reply, void *data)
         mb_job_fail(job, "internal", "out of memory");
 
     } else {
-        mb_mon_run(a->r, a->customer_id, value, job);
+        mb_mon_run(a->r, a->customer_id, value, NULL, job);
     }
 
     mb_mon_ask_free(a);
@@ -849,14 +878,15 @@ mb_mon_entries(mb_redis_t *rd, redisReply *reply, void *data)
             continue;
         }
 
-        /* a cheap look first: most entries belong to other routers */
+        /* most entries belong to other routers; ours are parsed once */
         meta = json_loads(v->str, 0, NULL);
         if (strcmp(mb_mon_meta_str(meta, "router_id"), r->conf.id) == 0
             && (value = strdup(v->str)) != NULL)
         {
-            mb_mon_run(r, f->str, value, NULL);
+            mb_mon_run(r, f->str, value, meta, NULL);
+        } else {
+            json_decref(meta);
         }
-        json_decref(meta);
     }
 
     mb_mon_ask_free(a);
@@ -891,8 +921,7 @@ mb_mon_forgotten(mb_redis_t *rd, redisReply *reply, void *data)
 {
     mb_worker_t   *w = data;
     size_t         i;
-    char           msg[512], channel[128];
-    char          *text;
+    char           channel[128];
     json_t        *meta;
     mb_mon_who_t   who;
 
@@ -912,26 +941,15 @@ mb_mon_forgotten(mb_redis_t *rd, redisReply *reply, void *data)
             continue;
         }
 
-        who.customer_id = mb_mon_meta_str(meta, "customer_id");
-        who.customer_name = mb_mon_meta_str(meta, "customer_name");
-        who.username = mb_mon_meta_str(meta, "username");
-        who.service_type = mb_mon_meta_str(meta, "service_type");
-        who.interface = mb_mon_meta_str(meta, "interface");
+        mb_mon_who_set(&who, meta, mb_mon_meta_str(meta, "interface"));
 
-        mb_mon_stop_message(msg, sizeof(msg), "error", &who,
-                            w->cfg->monitor_idle_s,
-                            "router tidak lagi terdaftar atau dinonaktifkan");
-        text = mb_mon_event_json("monitor_stopped", &who, "error", msg,
-                                 time(NULL));
-        snprintf(channel, sizeof(channel), MB_MONITOR_CHANNEL "%s",
-                 who.customer_id);
-
-        if (text != NULL && mb_valid_text(who.customer_id, 64)) {
-            mb_redis_command(w->ctl, MB_MONITOR_REDIS_MS, NULL, NULL,
-                             "PUBLISH %s %s", channel, text);
+        if (mb_valid_text(who.customer_id, 64)) {
+            snprintf(channel, sizeof(channel), MB_MONITOR_CHANNEL "%s",
+                     who.customer_id);
+            mb_mon_stopped_to(w, channel, &who, "error", "router tidak lagi "
+                              "terdaftar atau dinonaktifkan");
         }
 
-        free(text);
         json_decref(meta);
     }
 }

@@ -298,30 +298,49 @@ mb_redis_reply(redisAsyncContext *ac, void *reply, void *privdata)
 }
 
 
+static mb_redis_cmd_t *
+mb_redis_cmd_new(mb_redis_t *r, unsigned timeout_ms, mb_redis_reply_pt cb,
+    void *data)
+{
+    mb_redis_cmd_t  *c = calloc(1, sizeof(mb_redis_cmd_t));
+
+    if (c != NULL) {
+        c->r = r;
+        c->cb = cb;
+        c->data = data;
+        c->deadline = uv_now(r->loop) + timeout_ms;
+    }
+
+    return c;
+}
+
+
+/* hiredis took the command: its deadline now counts, oldest first */
+static void
+mb_redis_cmd_link(mb_redis_t *r, mb_redis_cmd_t *c)
+{
+    c->prev = r->tail;
+    if (r->tail) r->tail->next = c; else r->head = c;
+    r->tail = c;
+}
+
+
 static int
 mb_redis_vsend(mb_redis_t *r, unsigned timeout_ms, mb_redis_reply_pt cb,
     void *data, const char *fmt, va_list ap)
 {
-    mb_redis_cmd_t  *c;
+    mb_redis_cmd_t  *c = mb_redis_cmd_new(r, timeout_ms, cb, data);
 
-    c = calloc(1, sizeof(mb_redis_cmd_t));
     if (c == NULL) {
         return -1;
     }
-
-    c->r = r;
-    c->cb = cb;
-    c->data = data;
-    c->deadline = uv_now(r->loop) + timeout_ms;
 
     if (redisvAsyncCommand(r->ac, mb_redis_reply, c, fmt, ap) != REDIS_OK) {
         free(c);
         return -1;
     }
 
-    c->prev = r->tail;
-    if (r->tail) r->tail->next = c; else r->head = c;
-    r->tail = c;
+    mb_redis_cmd_link(r, c);
 
     return 0;
 }
@@ -368,15 +387,11 @@ mb_redis_command_argv(mb_redis_t *r, unsigned timeout_ms,
 {
     mb_redis_cmd_t  *c;
 
-    if (!mb_redis_ready(r) || (c = calloc(1, sizeof(mb_redis_cmd_t))) == NULL)
+    if (!mb_redis_ready(r)
+        || (c = mb_redis_cmd_new(r, timeout_ms, cb, data)) == NULL)
     {
         return -1;
     }
-
-    c->r = r;
-    c->cb = cb;
-    c->data = data;
-    c->deadline = uv_now(r->loop) + timeout_ms;
 
     if (redisAsyncCommandArgv(r->ac, mb_redis_reply, c, argc, argv, argvlen)
         != REDIS_OK)
@@ -385,9 +400,7 @@ mb_redis_command_argv(mb_redis_t *r, unsigned timeout_ms,
         return -1;
     }
 
-    c->prev = r->tail;
-    if (r->tail) r->tail->next = c; else r->head = c;
-    r->tail = c;
+    mb_redis_cmd_link(r, c);
 
     return 0;
 }

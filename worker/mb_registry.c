@@ -366,57 +366,6 @@ mb_registry_start(mb_registry_t *reg)
 /* ------------------------------------------------------- router streams */
 
 
-static int
-mb_registry_in_flight(mb_worker_t *w, const char *stream, const char *entry)
-{
-    mb_job_t  *job;
-
-    for (job = w->jobs; job != NULL; job = job->next) {
-        if (job->stream != NULL && strcmp(job->stream, stream) == 0
-            && strcmp(job->entry, entry) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static void
-mb_registry_entry(mb_registry_t *reg, const char *stream,
-    const redisReply *e)
-{
-    mb_job_t  *job;
-    int        deleted;
-
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2
-        || e->element[0]->type != REDIS_REPLY_STRING
-        || mb_registry_in_flight(reg->w, stream, e->element[0]->str))
-    {
-        return;
-    }
-
-    deleted = e->element[1]->type != REDIS_REPLY_ARRAY;
-    job = mb_job_create(reg->w, e->element[0]->str,
-                        deleted ? NULL : e->element[1]);
-
-    if (job == NULL || mb_job_set_stream(job, stream) != 0) {
-        mb_log_error("entry %s: out of memory", e->element[0]->str);
-        if (job != NULL) {
-            mb_job_free(job);
-        }
-        return;
-    }
-
-    if (deleted) {
-        mb_job_ack(job);
-    } else {
-        mb_job_dispatch(job);
-    }
-}
-
-
 void
 mb_registry_dispatch(mb_registry_t *reg, const char *stream,
     const redisReply *entries)
@@ -430,7 +379,7 @@ mb_registry_dispatch(mb_registry_t *reg, const char *stream,
     }
 
     for (i = 0; i < entries->elements; i++) {
-        mb_registry_entry(reg, stream, entries->element[i]);
+        mb_job_run_entry(reg->w, stream, entries->element[i]);
     }
 }
 

@@ -19,6 +19,10 @@
 #include "mb_worker.h"
 
 
+/* MAXLEN ~ of a router's command stream, whoever adds to it */
+#define MB_ROUTER_STREAM_MAXLEN  "10000"
+
+
 typedef struct mb_registry_s  mb_registry_t;
 typedef struct mb_router_s    mb_router_t;
 typedef struct mb_monitor_s   mb_monitor_t;
@@ -95,6 +99,9 @@ void mb_router_conf_free(mb_router_conf_t *conf);
 int mb_router_conf_differs(const mb_router_conf_t *a,
     const mb_router_conf_t *b);
 
+/* client settings for conf with its password pw, already opened */
+void mb_router_client_fill(const mb_router_conf_t *conf, const char *pw,
+    mb_ros_client_conf_t *cc);
 /*
  * Client settings for conf with the password opened with key (32 bytes)
  * into pw (wiped by the caller).  0, or -1 with a reason in err.

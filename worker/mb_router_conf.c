@@ -58,6 +58,22 @@ mb_router_conf_differs(const mb_router_conf_t *a, const mb_router_conf_t *b)
 }
 
 
+void
+mb_router_client_fill(const mb_router_conf_t *conf, const char *pw,
+    mb_ros_client_conf_t *cc)
+{
+    memset(cc, 0, sizeof(*cc));
+    cc->host = conf->host;
+    cc->port = conf->port;
+    cc->username = conf->username;
+    cc->password = pw;
+    cc->tls = conf->tls;
+    cc->tls_ca_file = conf->tls_verify ? conf->tls_ca_file : NULL;
+    cc->tls_anon_dh = conf->tls_anon_dh;
+    cc->name = conf->name;
+}
+
+
 int
 mb_router_client_conf(const mb_router_conf_t *conf,
     const unsigned char *key, char *pw, size_t pwlen,
@@ -79,15 +95,7 @@ mb_router_client_conf(const mb_router_conf_t *conf,
         return -1;
     }
 
-    memset(cc, 0, sizeof(*cc));
-    cc->host = conf->host;
-    cc->port = conf->port;
-    cc->username = conf->username;
-    cc->password = pw;
-    cc->tls = conf->tls;
-    cc->tls_ca_file = conf->tls_verify ? conf->tls_ca_file : NULL;
-    cc->tls_anon_dh = conf->tls_anon_dh;
-    cc->name = conf->name;
+    mb_router_client_fill(conf, pw, cc);
 
     return 0;
 }

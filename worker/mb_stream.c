@@ -81,39 +81,6 @@ mb_stream_create(mb_worker_t *w)
 }
 
 
-static void
-mb_stream_entry(mb_stream_t *s, const redisReply *e)
-{
-    mb_job_t  *job;
-
-    if (e->type != REDIS_REPLY_ARRAY || e->elements < 2
-        || e->element[0]->type != REDIS_REPLY_STRING)
-    {
-        return;
-    }
-
-    if (mb_job_find(s->w, e->element[0]->str) != NULL) {
-        return;
-    }
-
-    job = mb_job_create(s->w, e->element[0]->str,
-                        e->element[1]->type == REDIS_REPLY_ARRAY
-                        ? e->element[1] : NULL);
-    if (job == NULL) {
-        mb_log_error("entry %s: out of memory", e->element[0]->str);
-        return;
-    }
-
-    /* a pending entry whose message was deleted (XDEL, trimming) */
-    if (e->element[1]->type != REDIS_REPLY_ARRAY) {
-        mb_job_ack(job);
-        return;
-    }
-
-    mb_job_dispatch(job);
-}
-
-
 /* runs the entries of an array; returns how many, and the last id */
 static size_t
 mb_stream_entries(mb_stream_t *s, const redisReply *entries, char *last)
@@ -132,7 +99,7 @@ mb_stream_entries(mb_stream_t *s, const redisReply *entries, char *last)
         {
             snprintf(last, MB_STREAM_ID_LEN, "%s", e->element[0]->str);
         }
-        mb_stream_entry(s, e);
+        mb_job_run_entry(s->w, NULL, e);
     }
 
     return entries->elements;
