@@ -126,8 +126,10 @@ static const ngx_mikrobill_pg_stmt_t  mb_sync_status_stmt = {
     NGX_MIKROBILL_TS("s.last_sync_at") ", "
     NGX_MIKROBILL_TS("s.last_attempt_at") ","
     " COALESCE(s.active_connections, 0), COALESCE(s.customers_online, 0),"
-    " (SELECT count(*) FROM customers),"
-    " (SELECT count(*) FROM customers WHERE conn_status = 'online'), "
+    /* kept by the triggers of sql/008 */
+    " (SELECT coalesce(sum(n), 0) FROM customer_counts),"
+    " (SELECT coalesce(sum(n), 0) FROM customer_counts"
+    " WHERE conn_status = 'online'), "
     NGX_MIKROBILL_TS("(SELECT max(last_sync_at) FROM router_status)")
     " FROM (SELECT 1) one LEFT JOIN (routers r"
     " LEFT JOIN router_status s ON s.router_id = r.id) ON true"

@@ -237,7 +237,7 @@ ngx_mikrobill_throttle_delay(ngx_mikrobill_ctx_t *ctx, PGresult *res)
         }
     }
 
-    if (failures <= 0) {
+    if (failures <= 0 || ctx->mcf->login_delay == 0) {
         return 0;
     }
 
