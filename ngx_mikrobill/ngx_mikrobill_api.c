@@ -593,17 +593,6 @@ ngx_mikrobill_api_sql_failed(ngx_http_request_t *r, PGresult *res,
 
 
 json_t *
-ngx_mikrobill_api_json_real(PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col)) {
-        return json_null();
-    }
-
-    return json_real(strtod(PQgetvalue(res, row, col), NULL));
-}
-
-
-json_t *
 ngx_mikrobill_api_json_int(PGresult *res, int row, int col)
 {
     if (PQgetisnull(res, row, col)) {

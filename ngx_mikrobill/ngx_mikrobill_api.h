@@ -163,9 +163,6 @@ ngx_int_t ngx_mikrobill_api_exec(ngx_mikrobill_ctx_t *ctx,
 void ngx_mikrobill_api_sql_failed(ngx_http_request_t *r, PGresult *res,
     const char *what);
 
-/* json number from a float8 field, null for SQL NULL */
-json_t *ngx_mikrobill_api_json_real(PGresult *res, int row, int col);
-
 /* json integer from an integer field, null for SQL NULL */
 json_t *ngx_mikrobill_api_json_int(PGresult *res, int row, int col);
 

@@ -54,6 +54,7 @@ static void ngx_mikrobill_ws_send_own(ngx_mikrobill_ws_t *ws,
 static void ngx_mikrobill_ws_ping_handler(ngx_event_t *ev);
 static void ngx_mikrobill_ws_finish_post(ngx_mikrobill_ws_t *ws);
 static void ngx_mikrobill_ws_finish_handler(ngx_event_t *ev);
+static void ngx_mikrobill_ws_going_away(ngx_mikrobill_ws_t *ws);
 static void ngx_mikrobill_ws_cleanup(void *data);
 
 
@@ -933,6 +934,33 @@ ngx_mikrobill_ws_finish_handler(ngx_event_t *ev)
 }
 
 
+/*
+ * A graceful shutdown (nginx -s quit, a reload) terminates this request
+ * as an idle connection, with no read event of ours on the way: tell the
+ * client why (1001, RFC 6455 7.4.1), so that it reconnects at once to a
+ * new worker instead of taking it for an error.  Best effort: the socket
+ * closes right after and the frame is tiny; never in the middle of a
+ * frame already partly sent.
+ */
+
+static void
+ngx_mikrobill_ws_going_away(ngx_mikrobill_ws_t *ws)
+{
+    ngx_connection_t  *c = ws->connection;
+
+    static u_char  frame[] = {
+        0x80 | NGX_MIKROBILL_WS_CLOSE, 2,
+        NGX_MIKROBILL_WS_GOING_AWAY >> 8, NGX_MIKROBILL_WS_GOING_AWAY & 0xff
+    };
+
+    if (c->error || c->destroyed || ws->head_sent != 0) {
+        return;
+    }
+
+    (void) c->send(c, frame, sizeof(frame));
+}
+
+
 static void
 ngx_mikrobill_ws_cleanup(void *data)
 {
@@ -940,6 +968,10 @@ ngx_mikrobill_ws_cleanup(void *data)
 
     ngx_queue_t             *q;
     ngx_mikrobill_ws_out_t  *out;
+
+    if (ngx_exiting && !ws->closing && !ws->finishing) {
+        ngx_mikrobill_ws_going_away(ws);
+    }
 
     ws->gone = 1;
 

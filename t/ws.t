@@ -492,6 +492,9 @@ protocol_case('64-bit length with the top bit', 1002, sub {
     my $id = uuid();
     $w->subscribe($id);
     kill 'HUP', $t::MikroBill::Helper{pid};
+    my $cf = $w->wait_close(10);
+    is($cf && $cf->{close_code}, 1001,
+       'reload: the old worker says it is going away (1001)');
     ok($w->closed_tcp(10), 'reload: the old worker closes its WebSockets');
     my $w2;
     for (1 .. 50) {
