@@ -953,7 +953,8 @@ ngx_mikrobill_ws_going_away(ngx_mikrobill_ws_t *ws)
         NGX_MIKROBILL_WS_GOING_AWAY >> 8, NGX_MIKROBILL_WS_GOING_AWAY & 0xff
     };
 
-    if (c->error || c->destroyed || ws->head_sent != 0) {
+    /* c->destroyed is set already: the request is being freed, not c */
+    if (c->error || ws->head_sent != 0) {
         return;
     }
 
