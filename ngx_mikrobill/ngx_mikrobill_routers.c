@@ -130,7 +130,9 @@ static const ngx_mikrobill_pg_stmt_t  mb_sync_status_stmt = {
     " (SELECT coalesce(sum(n), 0) FROM customer_counts),"
     " (SELECT coalesce(sum(n), 0) FROM customer_counts"
     " WHERE conn_status = 'online'), "
-    NGX_MIKROBILL_TS("(SELECT max(last_sync_at) FROM router_status)")
+    NGX_MIKROBILL_TS("(SELECT max(last_sync_at) FROM router_status)") ","
+    /* read by the worker at each login (worker/mb_router_info.c) */
+    " s.identity, s.version"
     " FROM (SELECT 1) one LEFT JOIN (routers r"
     " LEFT JOIN router_status s ON s.router_id = r.id) ON true"
     " ORDER BY lower(r.name), r.id",
@@ -943,7 +945,8 @@ mb_sync_status_done(void *data, PGresult *res, ngx_int_t rc)
 
         active += strtoll(PQgetvalue(res, i, 8), NULL, 10);
 
-        one = json_pack("{s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o}",
+        one = json_pack("{s:s, s:s, s:b, s:b, s:o, s:o, s:o, s:o, s:o, s:o,"
+                        " s:o, s:o}",
                         "router_id", PQgetvalue(res, i, 0),
                         "name", PQgetvalue(res, i, 1),
                         "enabled", PQgetvalue(res, i, 2)[0] == 't',
@@ -959,7 +962,11 @@ mb_sync_status_done(void *data, PGresult *res, ngx_int_t rc)
                         "active_connections",
                         ngx_mikrobill_api_json_int(res, i, 8),
                         "customers_online",
-                        ngx_mikrobill_api_json_int(res, i, 9));
+                        ngx_mikrobill_api_json_int(res, i, 9),
+                        "identity",
+                        ngx_mikrobill_json_from_field(res, i, 13),
+                        "version",
+                        ngx_mikrobill_json_from_field(res, i, 14));
 
         if (one == NULL || json_array_append_new(routers, one) != 0) {
             json_decref(routers);

@@ -147,6 +147,19 @@ ok(wait_for(sub { (status_row($ra)->{connected} // '') eq 't'
     or diag(slurp($w->{log}));
 is(status_row($ra)->{interval}, 3600, 'router_status: interval_seconds');
 
+# read once per login, beside the sync (worker/mb_router_info.c)
+sub router_info {
+    my ($router) = @_;
+    my ($row) = mb_psql('SELECT coalesce(identity, \'\'),'
+        . ' coalesce(version, \'\') FROM router_status WHERE router_id = ?',
+        $routers{$router});
+    return $row ? "$row->[0] / $row->[1]" : '';
+}
+ok(wait_for(sub { !grep { router_info($_) =~ m{^(?: / )?$} } $ra, $rb },
+            10), 'router_status: identity and version read');
+is(router_info($ra), 'sim-a / 7.12 (stable)', 'router A: identity, version');
+is(router_info($rb), 'sim-b / 7.12 (stable)', 'router B: identity, version');
+
 # --------------------------------------------------- the spec's scenarios
 
 my $run = sync_now($ra);

@@ -1,7 +1,9 @@
 # POST /api/sync (sync.now on the command stream), GET /api/sync/status,
 # and "Test Koneksi" (POST /api/routers/{id}/test, POST /api/routers/test)
 # through the command helper, a real worker and the RouterOS simulator:
-# success, the wrong-password text, and 504 when no worker answers.
+# success, the wrong-password text, and 504 when no worker answers; the
+# router's identity and RouterOS version in the status once the worker
+# has logged in, and again after the identity changes and it reconnects.
 use lib '.';
 use t::MikroBill;
 use t::RosSim;
@@ -92,7 +94,9 @@ my ($st) = grep { $_->{router_id} eq $rid } @{ $r->{json}{routers} };
 is_deeply([sort keys %$st],
           [sort qw(router_id name enabled connected last_error interval_seconds
                    last_sync_at last_attempt_at active_connections
-                   customers_online)], 'per-router shape');
+                   customers_online identity version)], 'per-router shape');
+ok(!defined $st->{identity} && !defined $st->{version},
+   'identity and version null until the worker has read them');
 is($st->{name}, 'sy-sim', 'name');
 ok($st->{connected}, 'connected');
 is($st->{active_connections}, 7, 'active_connections');
@@ -130,7 +134,8 @@ ok(time - $t0 < 6, 'no worker: within the command timeout');
 
 # ------------------------------------------------------------ Test Koneksi
 
-my $sim = t::RosSim->start(users => ['admin:secret']);
+my $sim = t::RosSim->start(users => ['admin:secret'],
+                           args => ['--identity', 'sy-tower-1']);
 $r = api($adm, 'PATCH', "/api/routers/$rid", { port => $sim->{port} });
 is($r->{status}, 200, 'router points at the simulator');
 
@@ -164,6 +169,33 @@ is_deeply([sort keys %{ $r->{json} }],
 like($r->{json}{version}, qr/^7\./, 'version');
 ok(length $r->{json}{identity}, 'identity');
 ok($r->{json}{rtt_ms} >= 0, 'rtt_ms');
+
+# ------------------------------------------------- identity and version
+
+# this router's entry of /api/sync/status once it passes $want, or the last
+sub status_until {
+    my ($want, $secs) = @_;
+    my ($one, $end) = (undef, time + $secs);
+    while (1) {
+        ($one) = grep { $_->{router_id} eq $rid }
+            @{ api($adm, 'GET', '/api/sync/status')->{json}{routers} || [] };
+        return $one if ($one && $want->($one)) || time > $end;
+        sleep 0.1;
+    }
+}
+
+$st = status_until(sub { defined $_[0]{identity} }, 10);
+is($st->{identity}, 'sy-tower-1', "status: the simulator's identity")
+    or diag(explain($st), slurp($wlog));
+is($st->{version}, '7.12 (stable)', 'status: its RouterOS version');
+ok($st->{connected}, 'status: connected');
+
+like($sim->ctl('identity sy-tower-2'), qr/^OK/, 'the identity changes');
+like($sim->ctl('drop'), qr/^OK/, 'the connection drops');
+$st = status_until(sub { ($_[0]{identity} // '') eq 'sy-tower-2' }, 15);
+is($st->{identity}, 'sy-tower-2', 'after the reconnect: the new identity')
+    or diag(explain($st), slurp($wlog));
+is($st->{version}, '7.12 (stable)', 'after the reconnect: the version');
 
 is(api($tok{TECHNICIAN}, 'POST', "/api/routers/$rid/test")->{json}{ok},
    JSON::PP::true(), 'TECHNICIAN may test a saved router');

@@ -129,9 +129,11 @@ mb_router_on_state(mb_ros_client_t *c, mb_ros_state_e state,
     mb_sync_conn_state(r, state == MB_ROS_READY, why);
 
     /* logged in (lease taken, settings changed, reconnect): the monitors
-     * of the hash that are not running here start */
+     * of the hash that are not running here start, and the router may be
+     * another one, or upgraded, since the last login */
     if (state == MB_ROS_READY) {
         mb_monitor_resume(r);
+        mb_router_info_read(r);
     }
 
     mb_log_debug("router %s: %s%s%s", r->conf.name,

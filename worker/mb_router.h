@@ -81,6 +81,11 @@ void mb_router_unref(mb_router_t *r);
 void mb_router_owned(mb_router_t *r);
 void mb_router_lost(mb_router_t *r, const char *why);
 
+/* the managed connection logged in: read the router's identity and
+ * RouterOS version into router_status (mb_router_info.c); a failure is
+ * only logged */
+void mb_router_info_read(mb_router_t *r);
+
 /* XGROUP CREATE on the router's stream, then claim what is pending */
 void mb_router_ensure_group(mb_router_t *r);
 

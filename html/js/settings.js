@@ -1,9 +1,11 @@
 // Pengaturan: the MikroTik routers.  A list on the left, the form of the
 // selected router ("Simpan Konfigurasi", "Test Koneksi", "Sync Sekarang"),
-// and the panel "Status Koneksi / Auto-sync / Last Sync" from
-// GET /api/sync/status (polled every 5 s).  The password is write-only: the
-// API says has_password, the field stays empty with the placeholder
-// "(tersimpan)", and an empty field on save keeps the stored password.
+// and the panel "Status Koneksi / Identity / Versi RouterOS / Auto-sync /
+// Last Sync" from GET /api/sync/status (polled every 5 s); the identity and
+// version come from the router, so they only ever go in as text.  The
+// password is write-only: the API says has_password, the field stays empty
+// with the placeholder "(tersimpan)", and an empty field on save keeps the
+// stored password.
 'use strict';
 
 (function (MB) {
@@ -102,8 +104,8 @@
     const conn = $('status-connection');
     if (!current) {
       conn.replaceChildren('—');
-      for (const id of ['status-interval', 'status-last-sync', 'status-active',
-                        'status-online', 'status-error']) $(id).textContent = '—';
+      for (const id of ['status-identity', 'status-version', 'status-interval', 'status-last-sync',
+                        'status-active', 'status-online', 'status-error']) $(id).textContent = '—';
       return;
     }
     if (!st) {
@@ -114,6 +116,9 @@
       conn.replaceChildren(el('span', { class: 'text-danger fw-semibold',
                                         text: current.enabled === false ? '✗ Nonaktif' : '✗ Terputus' }));
     }
+    // known after the worker's first login to the router; kept while it is down
+    $('status-identity').textContent = st && st.identity ? st.identity : '—';
+    $('status-version').textContent = st && st.version ? st.version : '—';
     $('status-interval').textContent = st ? MB.every(st.interval_seconds) : '—';
     $('status-last-sync').textContent = st && st.last_sync_at
       ? MB.clock(st.last_sync_at) + ' (' + MB.ago(st.last_sync_at) + ')' : 'Belum pernah';

@@ -202,6 +202,13 @@ async function main() {
     t.ok(true, 'Status Koneksi: Terhubung');
     t.is(await page.textContent('#status-interval'), 'Setiap 2 menit', 'Auto-sync: Setiap 2 menit');
     t.like(await page.textContent('#status-last-sync'), /\d\d:\d\d:\d\d/, 'Last Sync shows a time');
+    // read by the worker at its login, shown at the next poll
+    await page.waitForFunction((id) => document.getElementById('status-identity').textContent === id,
+                               process.env.MB_ROUTER_IDENTITY, { timeout: SYNC_WAIT })
+      .catch(() => {});
+    t.is(await page.textContent('#status-identity'), process.env.MB_ROUTER_IDENTITY,
+         'Status Koneksi shows the router identity');
+    t.is(await page.textContent('#status-version'), '7.12 (stable)', 'and its RouterOS version');
 
     await page.click('#test-connection');
     await page.waitForSelector('#test-ok, #test-error', { timeout: 20000 });
