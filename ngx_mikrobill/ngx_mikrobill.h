@@ -36,12 +36,15 @@ typedef struct ngx_mikrobill_fanout_s   ngx_mikrobill_fanout_t;
 typedef struct {
     /* PostgreSQL */
     ngx_str_t                  pg_conninfo;
+    const char                *pg_host;          /* PGHOST, or NULL */
+    const char                *pg_hostaddr;      /* resolved, or NULL */
     ngx_uint_t                 pg_pool_size;     /* per nginx worker */
     ngx_msec_t                 pg_query_timeout;
     ngx_msec_t                 pg_connect_timeout;
 
     /* Redis */
-    ngx_str_t                  redis_host;
+    ngx_str_t                  redis_host;      /* as configured */
+    ngx_str_t                  redis_addr;      /* numeric, NUL-terminated */
     ngx_int_t                  redis_port;
     ngx_msec_t                 redis_timeout;
 

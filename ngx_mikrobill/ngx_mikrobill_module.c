@@ -7,6 +7,7 @@
 #include "ngx_mikrobill.h"
 #include "ngx_mikrobill_pg.h"
 #include "ngx_mikrobill_redis.h"
+#include "ngx_mikrobill_resolve.h"
 #include "ngx_mikrobill_router.h"
 #include "ngx_mikrobill_password.h"
 #include "ngx_mikrobill_secret.h"
@@ -28,6 +29,8 @@ static char *ngx_mikrobill_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_mikrobill_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_mikrobill_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
+static char *ngx_mikrobill_pg_conninfo(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 static char *ngx_mikrobill_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_mikrobill_secret_key_file(ngx_conf_t *cf,
@@ -70,7 +73,7 @@ static ngx_command_t  ngx_mikrobill_commands[] = {
 
     { ngx_string("mikrobill_pg"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
-      ngx_conf_set_str_slot,
+      ngx_mikrobill_pg_conninfo,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_mikrobill_main_conf_t, pg_conninfo),
       NULL },
@@ -307,7 +310,10 @@ ngx_mikrobill_create_main_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     mcf->pg_conninfo = { 0, NULL };
+     *     mcf->pg_host = NULL;
+     *     mcf->pg_hostaddr = NULL;
      *     mcf->redis_host = { 0, NULL };
+     *     mcf->redis_addr = { 0, NULL };
      *     mcf->hash_pool = NULL;
      *     mcf->pg = NULL;
      *     mcf->redis = NULL;
@@ -346,6 +352,7 @@ ngx_mikrobill_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (mcf->redis_host.data == NULL) {
         ngx_str_set(&mcf->redis_host, "127.0.0.1");
+        mcf->redis_addr = mcf->redis_host;
     }
 
     ngx_conf_init_value(mcf->redis_port, 6379);
@@ -437,7 +444,34 @@ ngx_mikrobill_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-/* "host:port"; the host is kept NUL-terminated for hiredis */
+/* host names in the connection string are resolved now, not per connect */
+
+static char *
+ngx_mikrobill_pg_conninfo(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_mikrobill_main_conf_t *mcf = conf;
+
+    char  *rv;
+
+    rv = ngx_conf_set_str_slot(cf, cmd, conf);
+    if (rv != NGX_CONF_OK) {
+        return rv;
+    }
+
+    if (mcf->pg_conninfo.len > 0
+        && ngx_mikrobill_resolve_pg(cf, mcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * "host:port"; the host is kept NUL-terminated, and a name is resolved
+ * now into redis_addr, which hiredis connects to
+ */
 
 static char *
 ngx_mikrobill_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
@@ -484,6 +518,10 @@ ngx_mikrobill_redis_addr(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     mcf->redis_host.data = host;
     mcf->redis_host.len = len;
     mcf->redis_port = port;
+
+    if (ngx_mikrobill_resolve_redis(cf, mcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
 
     return NGX_CONF_OK;
 }

@@ -460,10 +460,12 @@ static ngx_int_t
 ngx_mikrobill_pg_connect(ngx_mikrobill_pg_pool_t *pool)
 {
     ngx_pool_t               *mem;
+    const char               *values[4];
     ngx_mikrobill_pg_conn_t  *conn;
 
-    static const char *const  keywords[] = { "dbname", NULL };
-    const char               *values[] = { pool->conninfo, NULL };
+    static const char *const  keywords[] = {
+        "dbname", "host", "hostaddr", NULL
+    };
 
     mem = ngx_create_pool(512, pool->log);
     if (mem == NULL) {
@@ -482,7 +484,17 @@ ngx_mikrobill_pg_connect(ngx_mikrobill_pg_pool_t *pool)
     conn->pool = pool;
     conn->state = NGX_MIKROBILL_PG_CONNECTING;
 
-    /* expand_dbname: the whole conninfo string is parsed by libpq */
+    /*
+     * expand_dbname: the whole conninfo string is parsed by libpq; the
+     * addresses resolved at configuration time (ngx_mikrobill_resolve.c)
+     * come after it and win, so libpq does no DNS lookup here.  NULL
+     * values are skipped.
+     */
+
+    values[0] = pool->conninfo;
+    values[1] = pool->mcf->pg_host;
+    values[2] = pool->mcf->pg_hostaddr;
+    values[3] = NULL;
 
     conn->pg = PQconnectStartParams(keywords, values, 1);
 

@@ -247,7 +247,8 @@ ngx_mikrobill_redis_connect(ngx_mikrobill_redis_t *redis)
 
     redis->last_attempt = ngx_current_msec;
 
-    ac = redisAsyncConnect((const char *) redis->mcf->redis_host.data,
+    /* an address resolved at configuration time: hiredis must not block */
+    ac = redisAsyncConnect((const char *) redis->mcf->redis_addr.data,
                            (int) redis->mcf->redis_port);
 
     if (ac == NULL) {

@@ -6,6 +6,10 @@
  * A uv_poll handle is tied to one socket: it is closed before PQfinish()
  * closes the socket, and replaced when libpq switches sockets while
  * connecting (next host, SSL retry).
+ *
+ * Host names are looked up before each attempt (mb_resolve.c; CONNECTING
+ * with pg->resolving set and no pg->conn yet) and passed as "hostaddr",
+ * because libpq would resolve them with a blocking getaddrinfo().
  */
 
 #include "mb_pg.h"
@@ -15,6 +19,7 @@
 
 #include "mb_backoff.h"
 #include "mb_log.h"
+#include "mb_resolve.h"
 
 
 #define MB_PG_CONNECT_MS   5000
@@ -48,6 +53,9 @@ struct mb_pg_query_s {
 struct mb_pg_s {
     uv_loop_t        *loop;
     char             *conninfo;
+    char             *hosts;           /* to look up, or NULL */
+    mb_resolve_t     *resolving;       /* lookup under way */
+    int               resolve_failed;  /* logged: quiet retries */
     PGconn           *conn;
     mb_pg_state_e     state;
     int               closing;
@@ -65,6 +73,7 @@ struct mb_pg_s {
 static void mb_pg_on_timer(uv_timer_t *t);
 static void mb_pg_on_io(uv_poll_t *p, int status, int events);
 static void mb_pg_send(mb_pg_t *pg);
+static char *mb_pg_hosts(const char *conninfo);
 
 
 mb_pg_t *
@@ -78,6 +87,7 @@ mb_pg_create(uv_loop_t *loop, const char *conninfo)
         return NULL;
     }
 
+    pg->hosts = mb_pg_hosts(conninfo);
     pg->loop = loop;
     pg->poll_fd = -1;
     mb_backoff_init(&pg->backoff, 200, 5000);
@@ -200,6 +210,11 @@ mb_pg_fail_all(mb_pg_t *pg, const char *err)
 static void
 mb_pg_finish_conn(mb_pg_t *pg)
 {
+    if (pg->resolving != NULL) {
+        mb_resolve_cancel(pg->resolving);
+        pg->resolving = NULL;
+    }
+
     mb_pg_unwatch(pg);
 
     if (pg->conn != NULL) {
@@ -213,7 +228,7 @@ mb_pg_finish_conn(mb_pg_t *pg)
 
 /* the connection failed or went away: fail the queue, retry later */
 static void
-mb_pg_lost(mb_pg_t *pg, const char *why)
+mb_pg_down(mb_pg_t *pg, const char *why, mb_log_level_e level)
 {
     unsigned  delay;
 
@@ -226,8 +241,15 @@ mb_pg_lost(mb_pg_t *pg, const char *why)
     }
 
     delay = mb_backoff_next(&pg->backoff);
-    mb_log_warn("postgres %s (retry in %u ms)", why, delay);
+    mb_log(level, "postgres %s (retry in %u ms)", why, delay);
     uv_timer_start(&pg->timer, mb_pg_on_timer, delay, 0);
+}
+
+
+static void
+mb_pg_lost(mb_pg_t *pg, const char *why)
+{
+    mb_pg_down(pg, why, MB_LOG_WARN);
 }
 
 
@@ -251,12 +273,24 @@ mb_pg_notice(void *arg, const char *message)
 }
 
 
+/*
+ * hostaddr: the numeric addresses of the hosts, or NULL.  expand_dbname
+ * parses the conninfo string (key=value or URI) as PQconnectStart() does;
+ * the hostaddr after it wins, and libpq keeps "host" for TLS and passwords.
+ */
 static void
-mb_pg_connect(mb_pg_t *pg)
+mb_pg_connect_to(mb_pg_t *pg, const char *hostaddr)
 {
     char  err[512];
 
-    pg->conn = PQconnectStart(pg->conninfo);
+    static const char *const  keywords[] = { "dbname", "hostaddr", NULL };
+    const char               *values[3];
+
+    values[0] = pg->conninfo;
+    values[1] = hostaddr;
+    values[2] = NULL;
+
+    pg->conn = PQconnectStartParams(keywords, values, 1);
 
     if (pg->conn == NULL || PQstatus(pg->conn) == CONNECTION_BAD
         || mb_pg_watch(pg, UV_WRITABLE) != 0)
@@ -268,6 +302,94 @@ mb_pg_connect(mb_pg_t *pg)
     PQsetNoticeProcessor(pg->conn, mb_pg_notice, NULL);
     pg->state = MB_PG_CONNECTING;
     uv_timer_start(&pg->timer, mb_pg_on_timer, MB_PG_CONNECT_MS, 0);
+}
+
+
+/* the first failure of a run is a warning, its repeats are not news */
+static void
+mb_pg_resolved(const char *addrs, const char *err, void *data)
+{
+    mb_pg_t  *pg = data;
+
+    pg->resolving = NULL;
+
+    if (err != NULL) {
+        mb_pg_down(pg, err, pg->resolve_failed ? MB_LOG_DEBUG : MB_LOG_WARN);
+        pg->resolve_failed = 1;
+        return;
+    }
+
+    pg->resolve_failed = 0;
+    mb_log_debug("postgres: %s resolved to %s", pg->hosts, addrs);
+    mb_pg_connect_to(pg, addrs);
+}
+
+
+static void
+mb_pg_connect(mb_pg_t *pg)
+{
+    if (pg->hosts == NULL) {
+        mb_pg_connect_to(pg, NULL);
+        return;
+    }
+
+    pg->resolving = mb_resolve_start(pg->loop, pg->hosts, mb_pg_resolved,
+                                     pg);
+    if (pg->resolving == NULL) {
+        mb_pg_lost(pg, "cannot resolve: out of memory");
+        return;
+    }
+
+    pg->state = MB_PG_CONNECTING;
+    uv_timer_start(&pg->timer, mb_pg_on_timer, MB_PG_CONNECT_MS, 0);
+}
+
+
+/*
+ * The host list libpq would look up: "host" of the string, else PGHOST
+ * (libpq reads the same environment).  NULL when nothing needs a lookup:
+ * addresses given (hostaddr, PGHOSTADDR), only numeric hosts and Unix
+ * sockets, or a string libpq will reject anyway.
+ */
+static char *
+mb_pg_hosts(const char *conninfo)
+{
+    char              *err = NULL, *hosts = NULL;
+    const char        *host = NULL, *hostaddr = NULL;
+    PQconninfoOption  *opts, *o;
+
+    opts = PQconninfoParse(conninfo, &err);
+    if (opts == NULL) {
+        PQfreemem(err);
+        return NULL;
+    }
+
+    for (o = opts; o->keyword != NULL; o++) {
+        if (strcmp(o->keyword, "host") == 0) {
+            host = o->val;
+
+        } else if (strcmp(o->keyword, "hostaddr") == 0) {
+            hostaddr = o->val;
+        }
+    }
+
+    if (hostaddr == NULL) {
+        hostaddr = getenv("PGHOSTADDR");
+    }
+
+    if (host == NULL) {
+        host = getenv("PGHOST");
+    }
+
+    if ((hostaddr == NULL || hostaddr[0] == '\0')
+        && host != NULL && mb_resolve_needed(host))
+    {
+        hosts = strdup(host);
+    }
+
+    PQconninfoFree(opts);
+
+    return hosts;
 }
 
 
@@ -640,6 +762,7 @@ mb_pg_closed(uv_handle_t *h)
     mb_pg_t  *pg = h->data;
 
     free(pg->conninfo);
+    free(pg->hosts);
     free(pg);
 }
 

@@ -6,6 +6,10 @@
  * hiredis frees the context itself after a failed connect or a lost
  * connection (after calling our callbacks), so r->ac is cleared in those
  * callbacks and never touched afterwards.
+ *
+ * A host name is looked up before each attempt (mb_resolve.c; CONNECTING
+ * with r->resolving set, under the same connect timeout), because
+ * redisAsyncConnect() would resolve it with a blocking getaddrinfo().
  */
 
 #include "mb_redis.h"
@@ -19,6 +23,7 @@
 
 #include "mb_backoff.h"
 #include "mb_log.h"
+#include "mb_resolve.h"
 
 
 #define MB_REDIS_TICK_MS     1000
@@ -48,6 +53,8 @@ struct mb_redis_s {
     const mb_config_t    *cfg;
     const char           *name;
     redisAsyncContext    *ac;
+    mb_resolve_t         *resolving;         /* host lookup under way */
+    int                   resolve_failed;    /* logged: quiet retries */
     mb_redis_state_e      state;
     int                   closing;
     uint64_t              since;             /* connect started */
@@ -60,6 +67,7 @@ struct mb_redis_s {
 
 
 static void mb_redis_connect(mb_redis_t *r);
+static void mb_redis_connect_to(mb_redis_t *r, const char *addr);
 static void mb_redis_tick(uv_timer_t *t);
 static void mb_redis_reply(redisAsyncContext *ac, void *reply,
     void *privdata);
@@ -136,6 +144,13 @@ static void
 mb_redis_drop(mb_redis_t *r)
 {
     redisAsyncContext  *ac = r->ac;
+
+    if (r->resolving != NULL) {
+        mb_resolve_cancel(r->resolving);
+        r->resolving = NULL;
+        mb_redis_lost(r);
+        return;
+    }
 
     if (ac == NULL) {
         return;
@@ -224,12 +239,60 @@ mb_redis_on_disconnect(const redisAsyncContext *ac, int status)
 }
 
 
+/* the first failure of a run is a warning, its repeats are not news */
+static void
+mb_redis_resolved(const char *addrs, const char *err, void *data)
+{
+    mb_redis_t  *r = data;
+
+    r->resolving = NULL;
+
+    if (err != NULL) {
+        mb_log(r->resolve_failed ? MB_LOG_DEBUG : MB_LOG_WARN,
+               "redis %s: %s", r->name, err);
+        r->resolve_failed = 1;
+        mb_redis_lost(r);
+        return;
+    }
+
+    r->resolve_failed = 0;
+    mb_log_debug("redis %s: %s resolved to %s", r->name, r->cfg->redis_host,
+                 addrs);
+    mb_redis_connect_to(r, addrs);
+}
+
+
 static void
 mb_redis_connect(mb_redis_t *r)
 {
+    if (!mb_resolve_needed(r->cfg->redis_host)) {
+        mb_redis_connect_to(r, r->cfg->redis_host);
+        return;
+    }
+
+    r->resolving = mb_resolve_start(r->loop, r->cfg->redis_host,
+                                    mb_redis_resolved, r);
+    if (r->resolving == NULL) {
+        mb_log_warn("redis %s: cannot resolve %s: out of memory", r->name,
+                    r->cfg->redis_host);
+        mb_redis_lost(r);
+        return;
+    }
+
+    r->state = MB_REDIS_CONNECTING;
+    r->since = uv_now(r->loop);
+    uv_timer_start(&r->timer, mb_redis_tick, MB_REDIS_TICK_MS,
+                   MB_REDIS_TICK_MS);
+}
+
+
+/* addr is numeric: hiredis' own getaddrinfo() does not block on it */
+static void
+mb_redis_connect_to(mb_redis_t *r, const char *addr)
+{
     redisAsyncContext  *ac;
 
-    ac = redisAsyncConnect(r->cfg->redis_host, (int) r->cfg->redis_port);
+    ac = redisAsyncConnect(addr, (int) r->cfg->redis_port);
     if (ac == NULL || ac->err || redisLibuvAttach(ac, r->loop) != REDIS_OK) {
         mb_log_warn("redis %s: connect to %s:%u failed: %s", r->name,
                     r->cfg->redis_host, r->cfg->redis_port,
