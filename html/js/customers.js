@@ -84,12 +84,17 @@
                              class: 'customer-name', text: c.name }),
          el('div', { class: 'small text-muted', text: c.username })),
       el('td', { class: 'font-monospace small' }, target(c)),
-      el('td', { class: 'small', text: SERVICE[c.service_type] || c.service_type }),
+      // service, profile and session address only where the screen is
+      // wide enough for all eleven columns (Bootstrap xxl, 1400 px): the
+      // actions must stay in view on a 1280 px laptop
+      el('td', { class: 'small d-none d-xxl-table-cell',
+                 text: SERVICE[c.service_type] || c.service_type }),
       el('td', { class: 'small', text: c.router_name || '—' }),
-      el('td', { class: 'small', text: c.profile || '—' }),
+      el('td', { class: 'small d-none d-xxl-table-cell', text: c.profile || '—' }),
       el('td', { class: 'status-cell' }, MB.statusBadge(c.conn_status)),
       el('td', {}, lastSeen(c)),
-      el('td', { class: 'font-monospace small', text: c.session_address || '—' }),
+      el('td', { class: 'font-monospace small d-none d-xxl-table-cell',
+                 text: c.session_address || '—' }),
       el('td', { class: 'small' }, c.phone
         ? el('a', { href: 'https://wa.me/' + c.phone, target: '_blank', rel: 'noopener',
                     text: '+' + c.phone })
