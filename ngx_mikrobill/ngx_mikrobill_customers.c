@@ -84,7 +84,7 @@ typedef struct {
     " c.latitude, c.longitude, c.status, c.conn_status, "                     \
     NGX_MIKROBILL_TS("c.last_seen_at") " AS last_seen_at,"                    \
     " host(c.session_address) AS session_address,"                            \
-    /* live: from the session's start (sql/004, sql/006) */                  \
+    /* live: from the session's start (sql/004, 006, 009) */             \
     " CASE WHEN c.conn_status = 'online' AND c.session_started_at"           \
     " IS NOT NULL THEN mb_uptime(c.session_started_at) ELSE c.uptime END"     \
     " AS uptime, c.caller_id, "                                               \
